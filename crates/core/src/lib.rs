@@ -1,0 +1,36 @@
+//! The plugin core of pressio-ml.
+//!
+//! This crate mirrors LibPressio's object model so that the C ABI and the LibPressio bridge are
+//! thin translations of it:
+//!
+//! * [`DType`] and [`Data`]: typed n-D buffers, dims fastest-first, owned or borrowed;
+//! * [`Options`], [`Value`], [`OptionType`]: typed options with LibPressio's three-way key status
+//!   and exact-type `get` semantics, plus explicit conversions for command lines;
+//! * [`CompressorPlugin`] / [`Compressor`]: the plugin trait and the handle that adds the generic
+//!   keys, the metric hooks and error state, as LibPressio's `compressor_base.cc` does;
+//! * [`MetricsPlugin`] / [`Metrics`]: metric plugins and their handle;
+//! * [`Registry`]: factories by id;
+//! * [`BoundOptions`] and [`ThreadOptions`]: the generic `pressio:abs`, `pressio:rel` and
+//!   `pressio:nthreads` keys, declared and documented once for every plugin.
+
+mod bound;
+mod compressor;
+mod data;
+mod dtype;
+mod error;
+mod metrics;
+mod options;
+mod registry;
+pub mod keys;
+
+pub use bound::{BoundOptions, BoundSpec, ThreadOptions};
+pub use compressor::{
+    generic_compressor_documentation, plugin_configuration, Compressor, CompressorPlugin, Stability,
+    ThreadSafety, Version,
+};
+pub use data::{Data, Element};
+pub use dtype::DType;
+pub use error::{PressioError, Result};
+pub use metrics::{metric_configuration, Metrics, MetricsPlugin, OptionsHook, Phase};
+pub use options::{ConversionSafety, KeyStatus, OptionType, OptionValue, Options, PressioOption, Value};
+pub use registry::{CompressorFactory, MetricFactory, Registry, RegistryBuilder};
