@@ -1,1 +1,20 @@
-//! placeholder, replaced by the owning work item
+//! The codec substrate shared by every pressio-ml compressor, written once:
+//!
+//! * [`bytes`]: bounds-checked little-endian readers and writers;
+//! * [`lossless`]: the zstd backend;
+//! * [`container`]: the versioned, checksummed stream container;
+//! * [`field`]: the float-field envelope every compressor goes through (bound resolution,
+//!   NaN/Inf passthrough, lossless fallback, bound verification patches);
+//! * [`quantizer`]: SZ3-semantics linear quantizer and dual quantization;
+//! * [`lorenzo`]: Lorenzo predictors for 1 to 4 dimensions;
+//! * [`interp`]: SZ3/QoZ-style multilevel interpolation;
+//! * [`huffman`]: canonical Huffman coding of quantization codes.
+
+pub mod bytes;
+pub mod container;
+pub mod field;
+pub mod huffman;
+pub mod interp;
+pub mod lorenzo;
+pub mod lossless;
+pub mod quantizer;

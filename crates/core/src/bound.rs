@@ -41,7 +41,10 @@ impl BoundSpec {
 
 fn check_bound(key: &str, v: f64) -> Result<f64> {
     if !v.is_finite() || v < 0.0 {
-        return Err(PressioError::invalid_option(key, format!("{v} is not a finite bound >= 0")));
+        return Err(PressioError::invalid_option(
+            key,
+            format!("{v} is not a finite bound >= 0"),
+        ));
     }
     Ok(v)
 }
@@ -93,7 +96,10 @@ impl BoundOptions {
 
     /// Document the two keys.
     pub fn document(docs: &mut Options) {
-        docs.set(keys::ABS, "pointwise absolute error bound: |x - x'| <= abs for every value");
+        docs.set(
+            keys::ABS,
+            "pointwise absolute error bound: |x - x'| <= abs for every value",
+        );
         docs.set(
             keys::REL,
             "pointwise value-range-relative error bound: |x - x'| <= rel * (max - min) of the \
@@ -103,8 +109,14 @@ impl BoundOptions {
 
     /// Read the two keys (exact type `double`; another type is an error).
     pub fn apply(&mut self, options: &Options) -> Result<()> {
-        let abs = options.get_typed::<f64>(keys::ABS)?.map(|v| check_bound(keys::ABS, v)).transpose()?;
-        let rel = options.get_typed::<f64>(keys::REL)?.map(|v| check_bound(keys::REL, v)).transpose()?;
+        let abs = options
+            .get_typed::<f64>(keys::ABS)?
+            .map(|v| check_bound(keys::ABS, v))
+            .transpose()?;
+        let rel = options
+            .get_typed::<f64>(keys::REL)?
+            .map(|v| check_bound(keys::REL, v))
+            .transpose()?;
         self.spec = match (abs, rel) {
             (None, None) => self.spec,
             (Some(a), None) => Some(BoundSpec::Abs(a)),
@@ -128,7 +140,10 @@ impl BoundOptions {
     /// The bound, or an error naming the keys when none is set.
     pub fn require(&self, plugin: &str) -> Result<BoundSpec> {
         self.spec.ok_or_else(|| {
-            PressioError::invalid_option(keys::ABS, format!("{plugin} needs pressio:abs or pressio:rel"))
+            PressioError::invalid_option(
+                keys::ABS,
+                format!("{plugin} needs pressio:abs or pressio:rel"),
+            )
         })
     }
 }
@@ -156,13 +171,19 @@ impl ThreadOptions {
     }
     /// Document `pressio:nthreads`.
     pub fn document(docs: &mut Options) {
-        docs.set(keys::NTHREADS, "number of threads to use (>= 1); never changes the output");
+        docs.set(
+            keys::NTHREADS,
+            "number of threads to use (>= 1); never changes the output",
+        );
     }
     /// Read `pressio:nthreads` (uint32; 0 is refused).
     pub fn apply(&mut self, options: &Options) -> Result<()> {
         if let Some(n) = options.get_typed::<u32>(keys::NTHREADS)? {
             if n == 0 {
-                return Err(PressioError::invalid_option(keys::NTHREADS, "must be at least 1"));
+                return Err(PressioError::invalid_option(
+                    keys::NTHREADS,
+                    "must be at least 1",
+                ));
             }
             self.nthreads = n;
         }

@@ -73,7 +73,11 @@ pub struct Version {
 impl Version {
     /// A version from its parts.
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
-        Version { major, minor, patch }
+        Version {
+            major,
+            minor,
+            patch,
+        }
     }
 }
 
@@ -126,7 +130,11 @@ pub trait CompressorPlugin: Send {
                 templates.len()
             )));
         }
-        inputs.iter().zip(templates).map(|(i, t)| self.decompress(i, t)).collect()
+        inputs
+            .iter()
+            .zip(templates)
+            .map(|(i, t)| self.decompress(i, t))
+            .collect()
     }
     /// Compressor-internal results (copied into the metric results).
     fn metrics_results(&self) -> Options {
@@ -163,24 +171,51 @@ pub fn plugin_configuration(
 pub fn generic_compressor_documentation(prefix: &str) -> Options {
     let mut d = Options::new();
     let mut doc = |k: &str, v: &str| d.set(k, v);
-    doc(keys::METRIC, "id of the metrics plugin attached to this compressor (\"noop\" for none)");
-    doc(&format!("{prefix}:metric"), "same as pressio:metric, for this compressor only");
-    doc(keys::METRICS_ERRORS_FATAL, "if non-zero, a metric error fails the compress call");
+    doc(
+        keys::METRIC,
+        "id of the metrics plugin attached to this compressor (\"noop\" for none)",
+    );
+    doc(
+        &format!("{prefix}:metric"),
+        "same as pressio:metric, for this compressor only",
+    );
+    doc(
+        keys::METRICS_ERRORS_FATAL,
+        "if non-zero, a metric error fails the compress call",
+    );
     doc(
         keys::METRICS_COPY_RESULTS,
         "if non-zero, compressor-internal results are copied into the metric results",
     );
-    doc(keys::THREAD_SAFE, "thread safety level: single, serialized or multiple");
-    doc(keys::STABILITY, "stability of the plugin: stable, unstable, experimental or external");
-    doc(keys::PREDICTORS_ERROR_DEPENDENT, "options whose effect depends on the error bound");
-    doc(keys::PREDICTORS_ERROR_AGNOSTIC, "options whose effect does not depend on the error bound");
-    doc(keys::PREDICTORS_RUNTIME, "options that only affect the run time");
+    doc(
+        keys::THREAD_SAFE,
+        "thread safety level: single, serialized or multiple",
+    );
+    doc(
+        keys::STABILITY,
+        "stability of the plugin: stable, unstable, experimental or external",
+    );
+    doc(
+        keys::PREDICTORS_ERROR_DEPENDENT,
+        "options whose effect depends on the error bound",
+    );
+    doc(
+        keys::PREDICTORS_ERROR_AGNOSTIC,
+        "options whose effect does not depend on the error bound",
+    );
+    doc(
+        keys::PREDICTORS_RUNTIME,
+        "options that only affect the run time",
+    );
     doc(keys::HIGHLEVEL, "the options a typical user sets");
     doc(keys::CHILDREN, "ids of child plugins");
     doc(keys::PREFIX, "prefix of this plugin's option keys");
     doc(keys::TYPE, "kind of plugin: compressor or metric");
     doc(keys::VERSION, "version of the plugin");
-    doc(keys::VERSION_EPOCH, "epoch version: incremented on incompatible stream changes");
+    doc(
+        keys::VERSION_EPOCH,
+        "epoch version: incremented on incompatible stream changes",
+    );
     doc(keys::VERSION_MAJOR, "major version of the plugin");
     doc(keys::VERSION_MINOR, "minor version of the plugin");
     doc(keys::VERSION_PATCH, "patch version of the plugin");
@@ -276,7 +311,10 @@ impl Compressor {
         self.hook(OptionsHook::GetOptions, Phase::Begin);
         let mut o = self.plugin.options();
         o.set(keys::METRIC, self.metric_id.as_str());
-        o.set(format!("{}:metric", self.plugin.prefix()), self.metric_id.as_str());
+        o.set(
+            format!("{}:metric", self.plugin.prefix()),
+            self.metric_id.as_str(),
+        );
         o.set(keys::METRICS_ERRORS_FATAL, self.errors_fatal as i32);
         o.set(keys::METRICS_COPY_RESULTS, self.copy_results as i32);
         if let Some(m) = self.metrics.borrow().as_ref() {
@@ -329,12 +367,18 @@ impl Compressor {
         self.hook(OptionsHook::CheckOptions, Phase::Begin);
         let declared = self.get_options();
         let prefix = format!("{}:", self.plugin.prefix());
-        let extra: Vec<&String> =
-            options.keys().filter(|k| k.starts_with(&prefix) && !declared.contains(k)).collect();
+        let extra: Vec<&String> = options
+            .keys()
+            .filter(|k| k.starts_with(&prefix) && !declared.contains(k))
+            .collect();
         let r = if !extra.is_empty() {
             Err(PressioError::UnknownOption(format!(
                 "extra keys: {}",
-                extra.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                extra
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )))
         } else {
             let plugin = &self.plugin;
@@ -463,7 +507,9 @@ impl Compressor {
 
     fn decompress_inner(&mut self, input: &Data, output: &mut Data) -> Result<()> {
         if !input.has_data() {
-            return Err(PressioError::InvalidInput("compressed input is empty".into()));
+            return Err(PressioError::InvalidInput(
+                "compressed input is empty".into(),
+            ));
         }
         if let Some(m) = self.metrics.borrow_mut().as_mut() {
             let _ = m.plugin_mut().begin_decompress(input, output);
@@ -534,24 +580,27 @@ impl Compressor {
             )));
         }
         if inputs.iter().any(|i| !i.has_data()) {
-            return Err(PressioError::InvalidInput("compressed input is empty".into()));
+            return Err(PressioError::InvalidInput(
+                "compressed input is empty".into(),
+            ));
         }
         if let Some(m) = self.metrics.borrow_mut().as_mut() {
             let outs: Vec<&Data> = outputs.iter().collect();
             let _ = m.plugin_mut().begin_decompress_many(inputs, &outs);
         }
-        let templates: Vec<Data> =
-            outputs.iter().map(|o| Data::empty(o.dtype(), o.dims())).collect();
+        let templates: Vec<Data> = outputs
+            .iter()
+            .map(|o| Data::empty(o.dtype(), o.dims()))
+            .collect();
         let trefs: Vec<&Data> = templates.iter().collect();
         let plugin = &mut self.plugin;
-        let r = caught("decompress_many", || plugin.decompress_many(inputs, &trefs)).and_then(
-            |res| {
+        let r =
+            caught("decompress_many", || plugin.decompress_many(inputs, &trefs)).and_then(|res| {
                 for (o, d) in outputs.iter_mut().zip(res) {
                     Self::deliver(d, o)?;
                 }
                 Ok(())
-            },
-        );
+            });
         if let Some(m) = self.metrics.borrow_mut().as_mut() {
             let outs: Vec<&Data> = outputs.iter().collect();
             let _ = m.plugin_mut().end_decompress_many(inputs, &outs, r.is_ok());
@@ -617,4 +666,3 @@ impl Clone for Compressor {
         }
     }
 }
-

@@ -74,9 +74,11 @@ unsafe impl Sync for Data {}
 
 /// Product of dims with overflow checking, in elements.
 fn checked_elements(dims: &[usize]) -> Result<usize> {
-    dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| {
-        PressioError::InvalidDims(format!("dimensions {dims:?} overflow the address space"))
-    })
+    dims.iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            PressioError::InvalidDims(format!("dimensions {dims:?} overflow the address space"))
+        })
 }
 
 impl Data {
@@ -86,17 +88,33 @@ impl Data {
 
     /// A buffer with metadata only (`pressio_data_new_empty`). Dims may be empty.
     pub fn empty(dtype: DType, dims: &[usize]) -> Data {
-        Data { dtype, dims: dims.to_vec(), storage: Storage::Empty }
+        Data {
+            dtype,
+            dims: dims.to_vec(),
+            storage: Storage::Empty,
+        }
     }
 
     /// A zero-filled owned buffer (`pressio_data_new_owning`).
     pub fn owning(dtype: DType, dims: &[usize]) -> Result<Data> {
         let n = checked_elements(dims)?;
-        let len = n.checked_mul(dtype.size()).filter(|&b| b <= Self::MAX_BYTES).ok_or_else(
-            || PressioError::InvalidDims(format!("{dims:?} x {} bytes is too large", dtype.size())),
-        )?;
-        let words = vec![0u64; len.div_ceil(8)];
-        Ok(Data { dtype, dims: dims.to_vec(), storage: Storage::Owned { words, len } })
+        let len = n
+            .checked_mul(dtype.size())
+            .filter(|&b| b <= Self::MAX_BYTES)
+            .ok_or_else(|| {
+                PressioError::InvalidDims(format!("{dims:?} x {} bytes is too large", dtype.size()))
+            })?;
+        let nwords = len.div_ceil(8);
+        let mut words: Vec<u64> = Vec::new();
+        words.try_reserve_exact(nwords).map_err(|_| {
+            PressioError::InvalidDims(format!("cannot allocate {len} bytes for dims {dims:?}"))
+        })?;
+        words.resize(nwords, 0);
+        Ok(Data {
+            dtype,
+            dims: dims.to_vec(),
+            storage: Storage::Owned { words, len },
+        })
     }
 
     /// An owned copy of `bytes` (`pressio_data_new_copy`); `bytes.len()` must match the dims.
@@ -135,7 +153,11 @@ impl Data {
         unsafe {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), words.as_mut_ptr() as *mut u8, len)
         };
-        Data { dtype: DType::Byte, dims: vec![len], storage: Storage::Owned { words, len } }
+        Data {
+            dtype: DType::Byte,
+            dims: vec![len],
+            storage: Storage::Owned { words, len },
+        }
     }
 
     /// A buffer that borrows `ptr` (`pressio_data_new_nonowning`).
@@ -156,8 +178,16 @@ impl Data {
                 "data pointer is not aligned for {dtype}"
             )));
         }
-        let storage = if len == 0 { Storage::Empty } else { Storage::Borrowed { ptr, len } };
-        Ok(Data { dtype, dims: dims.to_vec(), storage })
+        let storage = if len == 0 {
+            Storage::Empty
+        } else {
+            Storage::Borrowed { ptr, len }
+        };
+        Ok(Data {
+            dtype,
+            dims: dims.to_vec(),
+            storage,
+        })
     }
 
     /// The element type.
@@ -282,7 +312,9 @@ impl Data {
     /// Every element converted to `f64` (for metrics). Byte and bool buffers read as u8.
     pub fn to_f64_vec(&self) -> Vec<f64> {
         fn conv<T: Element>(d: &Data) -> Vec<f64> {
-            d.as_slice::<T>().map(|s| s.iter().map(|v| v.to_f64()).collect()).unwrap_or_default()
+            d.as_slice::<T>()
+                .map(|s| s.iter().map(|v| v.to_f64()).collect())
+                .unwrap_or_default()
         }
         match self.dtype {
             DType::Double => conv::<f64>(self),
@@ -339,13 +371,13 @@ impl Clone for Data {
                 let mut words = vec![0u64; len.div_ceil(8)];
                 // SAFETY: words has room for len bytes.
                 unsafe {
-                    std::ptr::copy_nonoverlapping(
-                        self.as_ptr(),
-                        words.as_mut_ptr() as *mut u8,
-                        len,
-                    )
+                    std::ptr::copy_nonoverlapping(self.as_ptr(), words.as_mut_ptr() as *mut u8, len)
                 };
-                Data { dtype: self.dtype, dims: self.dims.clone(), storage: Storage::Owned { words, len } }
+                Data {
+                    dtype: self.dtype,
+                    dims: self.dims.clone(),
+                    storage: Storage::Owned { words, len },
+                }
             }
         }
     }

@@ -114,7 +114,9 @@ impl DType {
             "byte" | "char" => DType::Byte,
             "bool" => DType::Bool,
             other => {
-                return Err(PressioError::InvalidArgument(format!("unknown dtype `{other}`")))
+                return Err(PressioError::InvalidArgument(format!(
+                    "unknown dtype `{other}`"
+                )))
             }
         };
         Ok(d)

@@ -109,12 +109,18 @@ impl PressioError {
 
     /// Shorthand for [`PressioError::InvalidOption`].
     pub fn invalid_option(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        PressioError::InvalidOption { key: key.into(), reason: reason.into() }
+        PressioError::InvalidOption {
+            key: key.into(),
+            reason: reason.into(),
+        }
     }
 
     /// Shorthand for [`PressioError::Backend`].
     pub fn backend(plugin: impl Into<String>, message: impl Into<String>) -> Self {
-        PressioError::Backend { plugin: plugin.into(), message: message.into() }
+        PressioError::Backend {
+            plugin: plugin.into(),
+            message: message.into(),
+        }
     }
 
     /// Shorthand for [`PressioError::CorruptStream`].

@@ -18,19 +18,21 @@ mod compressor;
 mod data;
 mod dtype;
 mod error;
+pub mod keys;
 mod metrics;
 mod options;
 mod registry;
-pub mod keys;
 
 pub use bound::{BoundOptions, BoundSpec, ThreadOptions};
 pub use compressor::{
-    generic_compressor_documentation, plugin_configuration, Compressor, CompressorPlugin, Stability,
-    ThreadSafety, Version,
+    generic_compressor_documentation, plugin_configuration, Compressor, CompressorPlugin,
+    Stability, ThreadSafety, Version,
 };
 pub use data::{Data, Element};
 pub use dtype::DType;
 pub use error::{PressioError, Result};
 pub use metrics::{metric_configuration, Metrics, MetricsPlugin, OptionsHook, Phase};
-pub use options::{ConversionSafety, KeyStatus, OptionType, OptionValue, Options, PressioOption, Value};
+pub use options::{
+    ConversionSafety, KeyStatus, OptionType, OptionValue, Options, PressioOption, Value,
+};
 pub use registry::{CompressorFactory, MetricFactory, Registry, RegistryBuilder};

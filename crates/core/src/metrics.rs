@@ -79,12 +79,7 @@ pub trait MetricsPlugin: Send {
         }
     }
     /// Called after `decompress_many`.
-    fn end_decompress_many(
-        &mut self,
-        inputs: &[&Data],
-        outputs: &[&Data],
-        ok: bool,
-    ) -> Result<()> {
+    fn end_decompress_many(&mut self, inputs: &[&Data], outputs: &[&Data], ok: bool) -> Result<()> {
         match (inputs, outputs) {
             ([i], [o]) => self.end_decompress(i, o, ok),
             _ => Ok(()),
@@ -119,7 +114,10 @@ pub trait MetricsPlugin: Send {
 /// Standard metric configuration entries.
 pub fn metric_configuration(requires_decompress: bool, invalidate: &[&str]) -> Options {
     let mut o = Options::new();
-    o.set(keys::THREAD_SAFE, Value::ThreadSafety(crate::ThreadSafety::Multiple));
+    o.set(
+        keys::THREAD_SAFE,
+        Value::ThreadSafety(crate::ThreadSafety::Multiple),
+    );
     o.set(keys::STABILITY, "stable");
     o.set(keys::PREDICTORS_REQUIRES_DECOMPRESS, requires_decompress);
     o.set(
@@ -137,14 +135,20 @@ pub struct Metrics {
 
 impl Clone for Metrics {
     fn clone(&self) -> Self {
-        Metrics { plugin: self.plugin.clone_metric(), last_error: None }
+        Metrics {
+            plugin: self.plugin.clone_metric(),
+            last_error: None,
+        }
     }
 }
 
 impl Metrics {
     /// Wrap a plugin.
     pub fn new(plugin: Box<dyn MetricsPlugin>) -> Self {
-        Metrics { plugin, last_error: None }
+        Metrics {
+            plugin,
+            last_error: None,
+        }
     }
 
     /// Registry id of the plugin.
@@ -192,13 +196,22 @@ impl Metrics {
     pub fn get_documentation(&self) -> Options {
         let mut o = self.plugin.documentation();
         let mut g = Options::new();
-        g.set(keys::THREAD_SAFE, "thread safety level: single, serialized or multiple");
-        g.set(keys::STABILITY, "stability of the plugin: stable, unstable, experimental or external");
+        g.set(
+            keys::THREAD_SAFE,
+            "thread safety level: single, serialized or multiple",
+        );
+        g.set(
+            keys::STABILITY,
+            "stability of the plugin: stable, unstable, experimental or external",
+        );
         g.set(
             keys::PREDICTORS_REQUIRES_DECOMPRESS,
             "whether the results need a decompression, or which results do",
         );
-        g.set(keys::PREDICTORS_INVALIDATE, "predictor categories whose results this metric changes");
+        g.set(
+            keys::PREDICTORS_INVALIDATE,
+            "predictor categories whose results this metric changes",
+        );
         g.set(keys::TYPE, "kind of plugin: compressor or metric");
         g.set(keys::PREFIX, "prefix of this plugin's keys");
         g.set(keys::CHILDREN, "ids of child plugins");

@@ -79,8 +79,24 @@ impl OptionType {
     pub fn from_i32(v: i32) -> Option<OptionType> {
         use OptionType::*;
         [
-            U32, I32, F32, F64, Str, UserPtr, Unset, Strings, Data, U8, I8, U16, I16, U64, I64, Bool,
-            DType, ThreadSafety,
+            U32,
+            I32,
+            F32,
+            F64,
+            Str,
+            UserPtr,
+            Unset,
+            Strings,
+            Data,
+            U8,
+            I8,
+            U16,
+            I16,
+            U64,
+            I64,
+            Bool,
+            DType,
+            ThreadSafety,
         ]
         .get(usize::try_from(v).ok()?)
         .copied()
@@ -267,7 +283,9 @@ impl Value {
         }
         // string sources
         if let Value::Str(s) = self {
-            return (safety == ConversionSafety::Special).then(|| Value::parse_str(ty, s)).flatten();
+            return (safety == ConversionSafety::Special)
+                .then(|| Value::parse_str(ty, s))
+                .flatten();
         }
         if let Value::Strings(v) = self {
             if safety == ConversionSafety::Special && v.len() == 1 {
@@ -292,7 +310,11 @@ impl Value {
             }
             if matches!(ty, OptionType::F32 | OptionType::F64) {
                 let f = i as f64;
-                let out = if ty == OptionType::F32 { Value::F32(f as f32) } else { Value::F64(f) };
+                let out = if ty == OptionType::F32 {
+                    Value::F32(f as f32)
+                } else {
+                    Value::F64(f)
+                };
                 let lossless = out.as_f64().map(|g| g as i128) == Some(i);
                 return (lossless || safety >= ConversionSafety::Explicit).then_some(out);
             }
@@ -409,7 +431,10 @@ pub struct PressioOption {
 impl PressioOption {
     /// A slot holding `value`.
     pub fn new(value: Value) -> Self {
-        PressioOption { ty: value.option_type(), value: Some(value) }
+        PressioOption {
+            ty: value.option_type(),
+            value: Some(value),
+        }
     }
     /// An unset slot of type `ty` (a typed placeholder).
     pub fn placeholder(ty: OptionType) -> Self {
@@ -443,7 +468,8 @@ impl Options {
 
     /// Set `key` to `value` (replacing type and value).
     pub fn set(&mut self, key: impl Into<String>, value: impl Into<Value>) {
-        self.map.insert(key.into(), PressioOption::new(value.into()));
+        self.map
+            .insert(key.into(), PressioOption::new(value.into()));
     }
 
     /// Builder form of [`Options::set`].
@@ -531,7 +557,11 @@ impl Options {
     }
 
     /// Get `key` converted to `T` under `safety` (`pressio_options_cast_*`).
-    pub fn cast<T: OptionValue>(&self, key: &str, safety: ConversionSafety) -> (KeyStatus, Option<T>) {
+    pub fn cast<T: OptionValue>(
+        &self,
+        key: &str,
+        safety: ConversionSafety,
+    ) -> (KeyStatus, Option<T>) {
         match self.value(key) {
             Some(v) => match v.convert(T::TYPE, safety).as_ref().and_then(T::from_value) {
                 Some(t) => (KeyStatus::Set, Some(t)),
@@ -548,7 +578,11 @@ impl Options {
         let Some(slot) = self.map.get_mut(key) else {
             return KeyStatus::DoesNotExist;
         };
-        let target = if slot.ty == OptionType::Unset { value.option_type() } else { slot.ty };
+        let target = if slot.ty == OptionType::Unset {
+            value.option_type()
+        } else {
+            slot.ty
+        };
         match value.convert(target, safety) {
             Some(v) => {
                 slot.ty = target;
@@ -562,7 +596,11 @@ impl Options {
     /// Parse `text` into the declared type of `key` (what command lines need); an error names the
     /// key and the expected type.
     pub fn cast_set_string(&mut self, key: &str, text: &str) -> Result<()> {
-        match self.cast_set(key, &Value::Str(text.to_string()), ConversionSafety::Special) {
+        match self.cast_set(
+            key,
+            &Value::Str(text.to_string()),
+            ConversionSafety::Special,
+        ) {
             KeyStatus::Set => Ok(()),
             KeyStatus::Exists => Err(PressioError::WrongOptionType {
                 key: key.to_string(),
@@ -662,13 +700,34 @@ mod tests {
     #[test]
     fn conversions() {
         let v = Value::I32(3);
-        assert_eq!(v.convert(OptionType::F64, ConversionSafety::Implicit), Some(Value::F64(3.0)));
-        assert_eq!(v.convert(OptionType::U8, ConversionSafety::Implicit), Some(Value::U8(3)));
-        assert_eq!(Value::I32(-3).convert(OptionType::U8, ConversionSafety::Explicit), None);
-        assert_eq!(Value::F64(2.5).convert(OptionType::I32, ConversionSafety::Explicit), None);
-        assert_eq!(Value::F64(2.0).convert(OptionType::I32, ConversionSafety::Implicit), None);
-        assert_eq!(Value::F64(0.1).convert(OptionType::F32, ConversionSafety::Implicit), None);
-        assert_eq!(Value::from("1e-4").convert(OptionType::F64, ConversionSafety::Explicit), None);
+        assert_eq!(
+            v.convert(OptionType::F64, ConversionSafety::Implicit),
+            Some(Value::F64(3.0))
+        );
+        assert_eq!(
+            v.convert(OptionType::U8, ConversionSafety::Implicit),
+            Some(Value::U8(3))
+        );
+        assert_eq!(
+            Value::I32(-3).convert(OptionType::U8, ConversionSafety::Explicit),
+            None
+        );
+        assert_eq!(
+            Value::F64(2.5).convert(OptionType::I32, ConversionSafety::Explicit),
+            None
+        );
+        assert_eq!(
+            Value::F64(2.0).convert(OptionType::I32, ConversionSafety::Implicit),
+            None
+        );
+        assert_eq!(
+            Value::F64(0.1).convert(OptionType::F32, ConversionSafety::Implicit),
+            None
+        );
+        assert_eq!(
+            Value::from("1e-4").convert(OptionType::F64, ConversionSafety::Explicit),
+            None
+        );
         assert_eq!(
             Value::from("1e-4").convert(OptionType::F64, ConversionSafety::Special),
             Some(Value::F64(1e-4))
@@ -677,7 +736,10 @@ mod tests {
             Value::from("12").convert(OptionType::U32, ConversionSafety::Special),
             Some(Value::U32(12))
         );
-        assert_eq!(Value::from("x").convert(OptionType::U32, ConversionSafety::Special), None);
+        assert_eq!(
+            Value::from("x").convert(OptionType::U32, ConversionSafety::Special),
+            None
+        );
         assert_eq!(
             Value::from("true").convert(OptionType::Bool, ConversionSafety::Special),
             Some(Value::Bool(true))
@@ -691,7 +753,10 @@ mod tests {
         o.cast_set_string("pressio:abs", "0.5").unwrap();
         assert_eq!(o.get::<f64>("pressio:abs").1, Some(0.5));
         assert!(o.cast_set_string("pressio:abs", "zz").is_err());
-        assert!(matches!(o.cast_set_string("missing", "1"), Err(PressioError::UnknownOption(_))));
+        assert!(matches!(
+            o.cast_set_string("missing", "1"),
+            Err(PressioError::UnknownOption(_))
+        ));
         let text = o.to_string();
         assert_eq!(text, "pressio:abs<double> = 0.5\n");
     }

@@ -38,9 +38,13 @@ impl RegistryBuilder {
         F: Fn(&Registry) -> Box<dyn CompressorPlugin> + Send + Sync + 'static,
     {
         if self.inner.compressors.contains_key(id) {
-            return Err(PressioError::InvalidArgument(format!("compressor id {id} registered twice")));
+            return Err(PressioError::InvalidArgument(format!(
+                "compressor id {id} registered twice"
+            )));
         }
-        self.inner.compressors.insert(id.to_string(), Arc::new(factory));
+        self.inner
+            .compressors
+            .insert(id.to_string(), Arc::new(factory));
         Ok(self)
     }
 
@@ -50,7 +54,9 @@ impl RegistryBuilder {
         F: Fn(&Registry) -> Box<dyn MetricsPlugin> + Send + Sync + 'static,
     {
         if self.inner.metrics.contains_key(id) {
-            return Err(PressioError::InvalidArgument(format!("metric id {id} registered twice")));
+            return Err(PressioError::InvalidArgument(format!(
+                "metric id {id} registered twice"
+            )));
         }
         self.inner.metrics.insert(id.to_string(), Arc::new(factory));
         Ok(self)
@@ -58,7 +64,9 @@ impl RegistryBuilder {
 
     /// Freeze the registry.
     pub fn build(self) -> Registry {
-        Registry { inner: Arc::new(self.inner) }
+        Registry {
+            inner: Arc::new(self.inner),
+        }
     }
 }
 
@@ -101,8 +109,11 @@ impl Registry {
 
     /// A fresh metrics plugin.
     pub fn metric_plugin(&self, id: &str) -> Result<Box<dyn MetricsPlugin>> {
-        let f =
-            self.inner.metrics.get(id).ok_or_else(|| PressioError::UnknownMetric(id.to_string()))?;
+        let f = self
+            .inner
+            .metrics
+            .get(id)
+            .ok_or_else(|| PressioError::UnknownMetric(id.to_string()))?;
         Ok(f(self))
     }
 

@@ -1,0 +1,545 @@
+//! The float-field envelope every pressio-ml compressor goes through.
+//!
+//! A compressor implements only its body, [`FieldCodec`]: compress finite `f32`/`f64` values
+//! with given dims under a resolved absolute bound into sections, and decompress them back. The
+//! envelope around it, written once here, takes care of:
+//!
+//! * resolving `pressio:abs` / `pressio:rel` (value range over the finite values);
+//! * NaN and ±Inf: their positions and exact bits are stored in a section, the body only ever
+//!   sees finite values, and they come back bit-exactly;
+//! * a lossless fallback (zstd of the raw values) when the resolved bound is 0 (a constant field
+//!   under `pressio:rel`) or no value is finite;
+//! * an optional verify-and-patch guard: the stream is decoded right after encoding and every
+//!   value that breaks the bound (compared in f64) is stored exactly in a patch section, which
+//!   turns a backend's "usually within bound" into a promise;
+//! * the versioned, checksummed container, so that corrupt streams and streams of another plugin,
+//!   version or model are refused before the body sees a byte.
+
+use crate::bytes::{ByteReader, ByteWriter};
+use crate::container::{write_stream, ParsedStream, Section, StreamHeader, Tag};
+use crate::lossless;
+use pressio_ml_core::{BoundSpec, DType, Data, Element, PressioError, Result, Version};
+
+/// Section holding the positions and bits of non-finite values.
+pub const TAG_NONFINITE: Tag = Tag(*b"NFIN");
+/// Section holding exact values of points the guard patched.
+pub const TAG_PATCHES: Tag = Tag(*b"PTCH");
+/// Section holding the zstd'ed raw values (lossless fallback).
+pub const TAG_RAW: Tag = Tag(*b"RAW_");
+
+/// A floating-point element type a field codec can handle (`f32` or `f64`).
+pub trait Float: Element + PartialOrd + Default + std::fmt::Debug {
+    /// Size in bytes.
+    const BYTES: usize;
+    /// True unless NaN or infinite.
+    fn is_finite_value(self) -> bool;
+    /// The raw bits, widened to u64.
+    fn to_bits_u64(self) -> u64;
+    /// From raw bits (truncated to the type's width).
+    fn from_bits_u64(bits: u64) -> Self;
+    /// View a slice as the [`FloatSlice`] enum (for backends that are not generic).
+    fn as_float_slice(s: &[Self]) -> FloatSlice<'_>;
+    /// View a mutable slice as the [`FloatSliceMut`] enum.
+    fn as_float_slice_mut(s: &mut [Self]) -> FloatSliceMut<'_>;
+}
+
+impl Float for f32 {
+    const BYTES: usize = 4;
+    fn is_finite_value(self) -> bool {
+        self.is_finite()
+    }
+    fn to_bits_u64(self) -> u64 {
+        self.to_bits() as u64
+    }
+    fn from_bits_u64(bits: u64) -> Self {
+        f32::from_bits(bits as u32)
+    }
+    fn as_float_slice(s: &[Self]) -> FloatSlice<'_> {
+        FloatSlice::F32(s)
+    }
+    fn as_float_slice_mut(s: &mut [Self]) -> FloatSliceMut<'_> {
+        FloatSliceMut::F32(s)
+    }
+}
+
+impl Float for f64 {
+    const BYTES: usize = 8;
+    fn is_finite_value(self) -> bool {
+        self.is_finite()
+    }
+    fn to_bits_u64(self) -> u64 {
+        self.to_bits()
+    }
+    fn from_bits_u64(bits: u64) -> Self {
+        f64::from_bits(bits)
+    }
+    fn as_float_slice(s: &[Self]) -> FloatSlice<'_> {
+        FloatSlice::F64(s)
+    }
+    fn as_float_slice_mut(s: &mut [Self]) -> FloatSliceMut<'_> {
+        FloatSliceMut::F64(s)
+    }
+}
+
+/// A float slice of either width.
+#[derive(Debug)]
+pub enum FloatSlice<'a> {
+    /// Single precision.
+    F32(&'a [f32]),
+    /// Double precision.
+    F64(&'a [f64]),
+}
+
+/// A mutable float slice of either width.
+#[derive(Debug)]
+pub enum FloatSliceMut<'a> {
+    /// Single precision.
+    F32(&'a mut [f32]),
+    /// Double precision.
+    F64(&'a mut [f64]),
+}
+
+/// The body of a compressor: finite values in, sections out, and back.
+///
+/// `dims` are the normalized dims (extents of 1 dropped, fastest first; `[1]` for a single
+/// value). `abs` is the absolute bound every decoded value must honour (> 0).
+pub trait FieldCodec {
+    /// Compress `values` (all finite) into sections. Tags `NFIN`, `PTCH` and `RAW_` are
+    /// reserved for the envelope.
+    fn encode<T: Float>(&mut self, values: &[T], dims: &[usize], abs: f64) -> Result<Vec<Section>>;
+    /// Decompress into `out` (length = product of `dims`) from the verified stream.
+    fn decode<T: Float>(
+        &mut self,
+        stream: &ParsedStream<'_>,
+        dims: &[usize],
+        abs: f64,
+        out: &mut [T],
+    ) -> Result<()>;
+}
+
+/// What the envelope needs to write a stream.
+#[derive(Debug, Clone)]
+pub struct EncodeParams<'a> {
+    /// Plugin id written into the stream.
+    pub plugin_id: &'a str,
+    /// Plugin version written into the stream.
+    pub version: Version,
+    /// The requested bound.
+    pub bound: BoundSpec,
+    /// Model name (empty for non-learned plugins).
+    pub model_name: &'a str,
+    /// Model content hash (empty for non-learned plugins).
+    pub model_hash: &'a [u8],
+    /// Decode after encoding and patch every value outside the bound.
+    pub verify: bool,
+}
+
+/// What the envelope checks before decoding a stream.
+#[derive(Debug, Clone)]
+pub struct DecodeParams<'a> {
+    /// The plugin id the stream must carry.
+    pub plugin_id: &'a str,
+    /// The decoder's version (same major, minor not older than the stream's).
+    pub version: Version,
+    /// When given, the model hash the stream must carry.
+    pub model_hash: Option<&'a [u8]>,
+}
+
+/// Facts about one compression, for metrics results.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FieldStats {
+    /// Values that were NaN or infinite.
+    pub nonfinite: usize,
+    /// Values the guard stored exactly because the body broke the bound.
+    pub patched: usize,
+    /// True when the lossless fallback was used.
+    pub lossless: bool,
+    /// The resolved absolute bound.
+    pub abs_bound: f64,
+}
+
+/// Dims with extents of 1 dropped; `[1]` when nothing is left.
+pub fn normalized_dims(dims: &[usize]) -> Vec<usize> {
+    let d: Vec<usize> = dims.iter().copied().filter(|&d| d > 1).collect();
+    if d.is_empty() {
+        vec![1]
+    } else {
+        d
+    }
+}
+
+/// Minimum and maximum over the finite values (None when no value is finite).
+pub fn finite_range<T: Float>(values: &[T]) -> Option<(f64, f64)> {
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for &v in values {
+        if v.is_finite_value() {
+            let f = v.to_f64();
+            lo = lo.min(f);
+            hi = hi.max(f);
+        }
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// Encode `(index, value)` pairs exactly: delta-coded indices and raw bits, zstd'ed.
+fn encode_points<T: Float>(points: &[(usize, T)]) -> Result<Vec<u8>> {
+    let mut w = ByteWriter::with_capacity(points.len() * (T::BYTES + 2) + 8);
+    w.put_varint(points.len() as u64);
+    let mut prev = 0usize;
+    for &(i, v) in points {
+        w.put_varint((i - prev) as u64);
+        prev = i;
+        let bits = v.to_bits_u64();
+        w.put_bytes(&bits.to_le_bytes()[..T::BYTES]);
+    }
+    lossless::compress(w.as_slice(), lossless::DEFAULT_LEVEL)
+}
+
+/// Decode pairs written by [`encode_points`]; indices must be increasing and below `n`.
+fn decode_points<T: Float>(bytes: &[u8], n: usize) -> Result<Vec<(usize, T)>> {
+    let raw = lossless::decompress(bytes, n.saturating_mul(T::BYTES + 10).saturating_add(10))?;
+    let mut r = ByteReader::new(&raw, "point list");
+    let count = r.varint_usize(n)?;
+    let mut out = Vec::with_capacity(count);
+    let mut idx = 0usize;
+    for k in 0..count {
+        let delta = r.varint_usize(n)?;
+        if k > 0 && delta == 0 {
+            return Err(PressioError::corrupt("point list: repeated index"));
+        }
+        idx = idx
+            .checked_add(delta)
+            .filter(|&i| i < n)
+            .ok_or_else(|| PressioError::corrupt("point list: index out of range"))?;
+        let mut b = [0u8; 8];
+        b[..T::BYTES].copy_from_slice(r.bytes(T::BYTES)?);
+        out.push((idx, T::from_bits_u64(u64::from_le_bytes(b))));
+    }
+    r.finish()?;
+    Ok(out)
+}
+
+fn raw_section<T: Float>(values: &[T]) -> Result<Section> {
+    let mut w = ByteWriter::with_capacity(values.len() * T::BYTES);
+    for &v in values {
+        w.put_bytes(&v.to_bits_u64().to_le_bytes()[..T::BYTES]);
+    }
+    Ok(Section::new(
+        TAG_RAW,
+        lossless::compress(w.as_slice(), lossless::DEFAULT_LEVEL)?,
+    ))
+}
+
+fn decode_raw<T: Float>(bytes: &[u8], out: &mut [T]) -> Result<()> {
+    let raw = lossless::decompress(bytes, out.len() * T::BYTES)?;
+    if raw.len() != out.len() * T::BYTES {
+        return Err(PressioError::corrupt("raw section has the wrong size"));
+    }
+    for (o, c) in out.iter_mut().zip(raw.chunks_exact(T::BYTES)) {
+        let mut b = [0u8; 8];
+        b[..T::BYTES].copy_from_slice(c);
+        *o = T::from_bits_u64(u64::from_le_bytes(b));
+    }
+    Ok(())
+}
+
+fn compress_typed<T: Float, C: FieldCodec>(
+    codec: &mut C,
+    input: &Data,
+    p: &EncodeParams<'_>,
+) -> Result<(Vec<u8>, FieldStats)> {
+    let values = input.as_slice::<T>()?;
+    if values.is_empty() {
+        return Err(PressioError::InvalidInput("input is empty".into()));
+    }
+    let dims = normalized_dims(input.dims());
+    let range = finite_range(values);
+    let abs = match range {
+        Some((lo, hi)) => p.bound.absolute(hi - lo),
+        None => 0.0,
+    };
+    if !abs.is_finite() {
+        return Err(PressioError::InvalidInput(format!(
+            "the resolved bound {abs} is not finite (value range overflows)"
+        )));
+    }
+    let nonfinite: Vec<(usize, T)> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_finite_value())
+        .map(|(i, &v)| (i, v))
+        .collect();
+    let mut stats = FieldStats {
+        nonfinite: nonfinite.len(),
+        abs_bound: abs,
+        ..Default::default()
+    };
+
+    let mut sections = Vec::new();
+    let body_input: std::borrow::Cow<'_, [T]> = if nonfinite.is_empty() {
+        std::borrow::Cow::Borrowed(values)
+    } else {
+        // Replace each non-finite value by the previous finite one (or the first finite value),
+        // which keeps the field smooth for the predictor.
+        let first = values
+            .iter()
+            .copied()
+            .find(|v| v.is_finite_value())
+            .unwrap_or_default();
+        let mut filled = values.to_vec();
+        let mut last = first;
+        for v in filled.iter_mut() {
+            if v.is_finite_value() {
+                last = *v;
+            } else {
+                *v = last;
+            }
+        }
+        sections.push(Section::new(TAG_NONFINITE, encode_points(&nonfinite)?));
+        std::borrow::Cow::Owned(filled)
+    };
+
+    if abs == 0.0 {
+        stats.lossless = true;
+        sections.push(raw_section(&body_input)?);
+    } else {
+        sections.extend(codec.encode(&body_input[..], &dims, abs)?);
+    }
+
+    let header = StreamHeader {
+        plugin_id: p.plugin_id.to_string(),
+        plugin_version: p.version,
+        dtype: T::DTYPE,
+        dims: input.dims().to_vec(),
+        bound_mode: p.bound.mode_id(),
+        bound_value: p.bound.value(),
+        abs_bound: abs,
+        model_name: p.model_name.to_string(),
+        model_hash: p.model_hash.to_vec(),
+    };
+    let mut stream = write_stream(&header, &sections);
+    if p.verify && !stats.lossless {
+        let parsed = ParsedStream::parse(&stream)?;
+        let mut decoded = vec![T::default(); values.len()];
+        codec.decode(&parsed, &dims, abs, &mut decoded)?;
+        let patches: Vec<(usize, T)> = values
+            .iter()
+            .zip(&decoded)
+            .enumerate()
+            .filter(|(_, (x, y))| x.is_finite_value() && !((x.to_f64() - y.to_f64()).abs() <= abs))
+            .map(|(i, (&x, _))| (i, x))
+            .collect();
+        if !patches.is_empty() {
+            stats.patched = patches.len();
+            sections.push(Section::new(TAG_PATCHES, encode_points(&patches)?));
+            stream = write_stream(&header, &sections);
+        }
+    }
+    Ok((stream, stats))
+}
+
+/// Compress a float buffer through `codec` into a checksummed stream.
+pub fn compress_field<C: FieldCodec>(
+    codec: &mut C,
+    input: &Data,
+    params: &EncodeParams<'_>,
+) -> Result<(Data, FieldStats)> {
+    let (bytes, stats) = match input.dtype() {
+        DType::Float => compress_typed::<f32, C>(codec, input, params)?,
+        DType::Double => compress_typed::<f64, C>(codec, input, params)?,
+        other => {
+            return Err(PressioError::UnsupportedDType {
+                plugin: params.plugin_id.to_string(),
+                dtype: other.name().to_string(),
+            })
+        }
+    };
+    Ok((Data::from_byte_vec(bytes), stats))
+}
+
+fn decompress_typed<T: Float, C: FieldCodec>(
+    codec: &mut C,
+    stream: &ParsedStream<'_>,
+) -> Result<Data> {
+    let h = &stream.header;
+    let mut out = Data::owning(T::DTYPE, &h.dims)?;
+    let n = out.num_elements();
+    let dims = normalized_dims(&h.dims);
+    {
+        let slice = out.as_mut_slice::<T>()?;
+        if let Some(raw) = stream.optional_section(TAG_RAW) {
+            decode_raw(raw, slice)?;
+        } else {
+            if h.abs_bound <= 0.0 {
+                return Err(PressioError::corrupt("zero bound without a raw section"));
+            }
+            codec.decode(stream, &dims, h.abs_bound, slice)?;
+        }
+        if let Some(p) = stream.optional_section(TAG_PATCHES) {
+            for (i, v) in decode_points::<T>(p, n)? {
+                slice[i] = v;
+            }
+        }
+        if let Some(p) = stream.optional_section(TAG_NONFINITE) {
+            for (i, v) in decode_points::<T>(p, n)? {
+                slice[i] = v;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Verify and decode a stream written by [`compress_field`].
+pub fn decompress_field<C: FieldCodec>(
+    codec: &mut C,
+    input: &Data,
+    params: &DecodeParams<'_>,
+) -> Result<Data> {
+    let stream = ParsedStream::parse(input.bytes())?;
+    stream.expect_plugin(params.plugin_id, params.version)?;
+    if let Some(hash) = params.model_hash {
+        if stream.header.model_hash != hash {
+            return Err(PressioError::StreamMismatch(format!(
+                "stream was written with model `{}` (hash {}), the decoder has a model with hash {}",
+                stream.header.model_name,
+                hex(&stream.header.model_hash),
+                hex(hash)
+            )));
+        }
+    }
+    match stream.header.dtype {
+        DType::Float => decompress_typed::<f32, C>(codec, &stream),
+        DType::Double => decompress_typed::<f64, C>(codec, &stream),
+        other => Err(PressioError::corrupt(format!(
+            "float stream claims dtype {other}"
+        ))),
+    }
+}
+
+/// Lower-case hex of `bytes` (for messages).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deliberately bad body: rounds to a grid of 3*abs, so verification must patch.
+    struct Coarse;
+    impl FieldCodec for Coarse {
+        fn encode<T: Float>(&mut self, v: &[T], _d: &[usize], abs: f64) -> Result<Vec<Section>> {
+            let mut w = ByteWriter::new();
+            for x in v {
+                w.put_i64((x.to_f64() / (3.0 * abs)).round() as i64);
+            }
+            Ok(vec![Section::new(Tag(*b"GRID"), w.into_inner())])
+        }
+        fn decode<T: Float>(
+            &mut self,
+            s: &ParsedStream<'_>,
+            _d: &[usize],
+            abs: f64,
+            out: &mut [T],
+        ) -> Result<()> {
+            let mut r = ByteReader::new(s.section(Tag(*b"GRID"))?, "grid");
+            for o in out.iter_mut() {
+                *o = T::from_f64(r.i64()? as f64 * 3.0 * abs);
+            }
+            r.finish()
+        }
+    }
+
+    fn params(verify: bool) -> EncodeParams<'static> {
+        EncodeParams {
+            plugin_id: "t",
+            version: Version::new(1, 0, 0),
+            bound: BoundSpec::Abs(0.01),
+            model_name: "",
+            model_hash: &[],
+            verify,
+        }
+    }
+    const DEC: DecodeParams<'static> = DecodeParams {
+        plugin_id: "t",
+        version: Version::new(1, 0, 0),
+        model_hash: None,
+    };
+
+    #[test]
+    fn guard_patches_and_nonfinite_passthrough() {
+        let mut v: Vec<f32> = (0..500).map(|i| (i as f32 * 0.37).sin()).collect();
+        v[3] = f32::NAN;
+        v[10] = f32::INFINITY;
+        v[499] = f32::NEG_INFINITY;
+        let input = Data::from_vec(v.clone(), &[500]).unwrap();
+        let (s, stats) = compress_field(&mut Coarse, &input, &params(true)).unwrap();
+        assert_eq!(stats.nonfinite, 3);
+        assert!(stats.patched > 0);
+        let out = decompress_field(&mut Coarse, &s, &DEC).unwrap();
+        let o = out.as_slice::<f32>().unwrap();
+        for (a, b) in v.iter().zip(o) {
+            if a.is_finite() {
+                assert!(((*a as f64) - (*b as f64)).abs() <= 0.01);
+            } else {
+                assert_eq!(a.to_bits(), b.to_bits());
+            }
+        }
+        // without the guard the coarse body breaks the bound
+        let (s, _) = compress_field(&mut Coarse, &input, &params(false)).unwrap();
+        let out = decompress_field(&mut Coarse, &s, &DEC).unwrap();
+        let worst = v
+            .iter()
+            .zip(out.as_slice::<f32>().unwrap())
+            .filter(|(a, _)| a.is_finite())
+            .map(|(a, b)| ((*a as f64) - (*b as f64)).abs())
+            .fold(0.0, f64::max);
+        assert!(worst > 0.01);
+    }
+
+    #[test]
+    fn constant_rel_and_all_nan_are_lossless() {
+        let mut p = params(true);
+        p.bound = BoundSpec::Rel(1e-3);
+        for v in [vec![2.5f64; 64], vec![f64::NAN; 64]] {
+            let input = Data::from_vec(v.clone(), &[8, 8]).unwrap();
+            let (s, stats) = compress_field(&mut Coarse, &input, &p).unwrap();
+            assert!(stats.lossless);
+            let out = decompress_field(&mut Coarse, &s, &DEC).unwrap();
+            assert_eq!(out.dims(), &[8, 8]);
+            for (a, b) in v.iter().zip(out.as_slice::<f64>().unwrap()) {
+                assert_eq!(a.to_bits(), b.to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_other_plugin_model_and_dtype() {
+        let input = Data::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).unwrap();
+        let mut p = params(false);
+        p.model_hash = &[1, 2];
+        let (s, _) = compress_field(&mut Coarse, &input, &p).unwrap();
+        let other = DecodeParams {
+            plugin_id: "u",
+            ..DEC
+        };
+        assert!(matches!(
+            decompress_field(&mut Coarse, &s, &other),
+            Err(PressioError::StreamMismatch(_))
+        ));
+        let model = DecodeParams {
+            model_hash: Some(&[9]),
+            ..DEC
+        };
+        assert!(matches!(
+            decompress_field(&mut Coarse, &s, &model),
+            Err(PressioError::StreamMismatch(_))
+        ));
+        let ints = Data::from_vec(vec![1i32, 2], &[2]).unwrap();
+        assert!(matches!(
+            compress_field(&mut Coarse, &ints, &p),
+            Err(PressioError::UnsupportedDType { .. })
+        ));
+    }
+}
