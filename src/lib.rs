@@ -18,6 +18,8 @@
 pub use pressio_ml_core::*;
 use std::sync::OnceLock;
 
+pub mod capi;
+
 /// Version of the pressio-ml library.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
