@@ -1,0 +1,8 @@
+//! Round trips of every real field at pressio:rel 1e-2, 1e-3, 1e-4 and one pressio:abs.
+
+mod common;
+
+#[test]
+fn every_field_honours_the_bound() {
+    common::real_data_roundtrips(pressio_ml_sperr::register, "sperr", common::max_values());
+}
