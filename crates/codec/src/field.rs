@@ -327,7 +327,10 @@ fn compress_typed<T: Float, C: FieldCodec>(
             .iter()
             .zip(&decoded)
             .enumerate()
-            .filter(|(_, (x, y))| x.is_finite_value() && !((x.to_f64() - y.to_f64()).abs() <= abs))
+            .filter(|(_, (x, y))| {
+                let err = (x.to_f64() - y.to_f64()).abs();
+                x.is_finite_value() && (err.is_nan() || err > abs)
+            })
             .map(|(i, (&x, _))| (i, x))
             .collect();
         if !patches.is_empty() {
