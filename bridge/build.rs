@@ -152,6 +152,11 @@ fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     let required = env::var_os("CARGO_FEATURE_LIBPRESSIO").is_some();
     let linux = env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux");
+    // The served learned plugins link libtorch: find it at run time without LD_LIBRARY_PATH.
+    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    if let Ok(t) = env::var("LIBTORCH") {
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{t}/lib");
+    }
 
     let found = if linux { detect() } else { None };
     let Some(found) = found else {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what pressio-ml needs to build on a fresh Debian machine: the system packages the
-# SZ3/ZFP/SPERR crates compile against, and a Rust toolchain if none is present.
+# SZ3/ZFP/SPERR crates compile against, a Rust toolchain if none is present, and libtorch
+# (PyTorch 2.13.0 in a repo-local .venv) for the learned plugins.
 # Safe to run repeatedly; it only installs what is missing.
 set -euo pipefail
 
@@ -28,4 +29,26 @@ if ! command -v cargo >/dev/null 2>&1; then
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
 fi
-echo "setup: system dependencies present"
+# libtorch for the learned plugins (tch 0.26 expects PyTorch 2.13.0). The CPU build needs only
+# the torch wheel and the two small CUDA runtime wheels it loads; with an NVIDIA driver present,
+# the full install (its CUDA wheels, about 4.7 GB) enables the CUDA path. PRESSIO_ML_TORCH=cpu or
+# =cuda overrides the automatic choice; an exported LIBTORCH skips this step.
+if [ -z "${LIBTORCH:-}" ]; then
+  mode="${PRESSIO_ML_TORCH:-auto}"
+  if [ "$mode" = auto ]; then
+    if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi >/dev/null 2>&1; then mode=cuda; else mode=cpu; fi
+  fi
+  if [ ! -e .venv/torch/lib/libtorch_cpu.so ] || [ ! -e ".venv/.torch-$mode" ]; then
+    echo "setup: installing PyTorch 2.13.0 ($mode) into .venv (about 1.2 GB for cpu)"
+    python3 -m venv .venv
+    if [ "$mode" = cuda ]; then
+      .venv/bin/pip install -q torch==2.13.0
+    else
+      .venv/bin/pip install -q --no-deps torch==2.13.0 nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85
+    fi
+    ln -sfn "$(ls -d "$PWD"/.venv/lib/python3*/site-packages/torch | head -n 1)" .venv/torch
+    rm -f .venv/.torch-*
+    touch ".venv/.torch-$mode"
+  fi
+fi
+echo "setup: system dependencies and libtorch present"

@@ -17,7 +17,7 @@ fn strings(o: &Options, k: &str) -> Option<Vec<String>> {
 fn compressors_are_documented_configured_and_unique() {
     let reg = registry();
     let ids = reg.compressor_ids();
-    for expected in ["classic", "sz3", "zfp", "sperr"] {
+    for expected in ["classic", "sz3", "zfp", "sperr", "aesz"] {
         assert!(ids.iter().any(|i| i == expected), "{expected} is not registered");
     }
     let mut prefixes = HashSet::new();

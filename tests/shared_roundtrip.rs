@@ -56,3 +56,8 @@ fn zfp_keeps_the_bound_on_real_fields() {
 fn sperr_keeps_the_bound_on_real_fields() {
     check_compressor("sperr");
 }
+
+#[test]
+fn aesz_keeps_the_bound_on_real_fields() {
+    check_compressor("aesz");
+}

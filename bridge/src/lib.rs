@@ -64,6 +64,7 @@ pub const MIRRORED_IDS: &[&str] = &[
 /// plus the metrics they need: `composite` builds its children from the same registry).
 pub fn register_native(builder: &mut RegistryBuilder) -> Result<()> {
     pressio_ml_classic::register(builder)?;
+    pressio_ml_aesz::register(builder)?;
     pressio_ml_metric_size::register(builder)?;
     pressio_ml_metric_error_stat::register(builder)?;
     pressio_ml_metric_time::register(builder)?;

@@ -97,6 +97,9 @@ impl Data {
 
     /// A zero-filled owned buffer (`pressio_data_new_owning`).
     pub fn owning(dtype: DType, dims: &[usize]) -> Result<Data> {
+        if dims.is_empty() {
+            return Ok(Data::empty(dtype, dims));
+        }
         let n = checked_elements(dims)?;
         let len = n
             .checked_mul(dtype.size())
