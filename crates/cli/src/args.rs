@@ -1,0 +1,173 @@
+//! Command-line syntax: LibPressio `pressio`-style short flags for the compress/decompress path,
+//! plus subcommands.
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+use pressio_ml::DType;
+use std::path::PathBuf;
+
+/// The whole command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pressio-ml",
+    version,
+    about = "Error-bounded lossy compression of scientific data, LibPressio `pressio` style",
+    long_about = "Error-bounded lossy compression of scientific data.\n\n\
+        Without a subcommand, pressio-ml behaves like LibPressio's `pressio` tool: it reads a raw \
+        file (-i, -t, -d), compresses and decompresses it with the chosen compressor (-b \
+        compressor=ID or a positional ID), and prints options (-O), configuration (-C) and metric \
+        results (-M) as `key<type> = value` lines.",
+    after_help = "Example:\n  pressio-ml -i f.f32 -t float -d 128 -d 64 -d 17 -b compressor=sz3 \
+        -o rel=1e-3 -m size -m error_stat -M all",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    /// A subcommand; without one, the `pressio`-style compress/decompress path runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// The `pressio`-style flags.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the registered compressors and metrics with their descriptions.
+    List,
+    /// Show a compressor's or metric's options (types, values, documentation) and configuration.
+    Doc(DocArgs),
+    /// Decompress a stream written by `-W`; dtype, dims and compressor come from its header.
+    Decompress(DecompressArgs),
+    /// Benchmark compressors on the shared fields: ratio, PSNR, max error, throughput.
+    Bench(crate::bench::BenchArgs),
+}
+
+/// Arguments of `doc`.
+#[derive(Debug, Args)]
+pub struct DocArgs {
+    /// Compressor or metric id.
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+/// Arguments of `decompress`.
+#[derive(Debug, Args)]
+pub struct DecompressArgs {
+    /// The compressed stream.
+    #[arg(value_name = "STREAM")]
+    pub stream: PathBuf,
+    /// Where to write the decompressed values (raw little-endian, in the original layout).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+/// What to do in the `pressio`-style path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Compress the input.
+    Compress,
+    /// Decompress (the compressed input, or with `-a decompress` alone the input stream).
+    Decompress,
+    /// Print the compressor's documentation, as `doc` does.
+    Help,
+    /// Print the versions of pressio-ml and of the compressor.
+    Versions,
+}
+
+impl Action {
+    /// Parse an action name; unambiguous prefixes are accepted (`pressio` matches fuzzily).
+    pub fn parse(s: &str) -> Result<Action, String> {
+        const NAMES: [(&str, Action); 4] = [
+            ("compress", Action::Compress),
+            ("decompress", Action::Decompress),
+            ("help", Action::Help),
+            ("versions", Action::Versions),
+        ];
+        let lower = s.to_ascii_lowercase();
+        if let Some((_, a)) = NAMES.iter().find(|(n, _)| *n == lower) {
+            return Ok(*a);
+        }
+        let hits: Vec<Action> = NAMES
+            .iter()
+            .filter(|(n, _)| !lower.is_empty() && n.starts_with(&lower))
+            .map(|(_, a)| *a)
+            .collect();
+        match hits.as_slice() {
+            [a] => Ok(*a),
+            _ => Err(format!(
+                "unknown action `{s}` (expected compress, decompress, help or versions)"
+            )),
+        }
+    }
+}
+
+fn parse_dtype(s: &str) -> Result<DType, String> {
+    DType::parse(s).map_err(|_| {
+        format!(
+            "unknown type `{s}` (expected float, double, int8, int16, int32, int64, uint8, \
+             uint16, uint32, uint64)"
+        )
+    })
+}
+
+fn parse_dim(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("a dimension must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a dimension (a positive integer)")),
+    }
+}
+
+/// The `pressio`-compatible flags.
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// Compressor id (default: the one given by `-b compressor=ID`).
+    #[arg(value_name = "COMPRESSOR")]
+    pub compressor: Option<String>,
+    /// Input file (raw little-endian values; with `-a decompress` alone, a compressed stream).
+    #[arg(short = 'i', value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// One dimension, fastest-varying first; repeat for each dimension (default: from a
+    /// `_AxBxC` file name suffix, else 1-D).
+    #[arg(short = 'd', value_name = "N", action = ArgAction::Append, value_parser = parse_dim)]
+    pub dims: Vec<usize>,
+    /// Element type: float, double, int8..int64, uint8..uint64 (default: from the extension).
+    #[arg(short = 't', value_name = "TYPE", value_parser = parse_dtype)]
+    pub dtype: Option<DType>,
+    /// Early option KEY=VALUE, set before the others; `-b compressor=ID` selects the compressor.
+    #[arg(short = 'b', value_name = "KEY=VALUE", action = ArgAction::Append)]
+    pub early: Vec<String>,
+    /// Compressor option KEY=VALUE (bare keys get the `pressio:` prefix; repeating a key gives a
+    /// string array).
+    #[arg(short = 'o', value_name = "KEY=VALUE", action = ArgAction::Append)]
+    pub options: Vec<String>,
+    /// Metric option KEY=VALUE (applied with the compressor options).
+    #[arg(short = 'n', value_name = "KEY=VALUE", action = ArgAction::Append)]
+    pub metric_options: Vec<String>,
+    /// Attach a metric (repeatable; a composite of all of them is built).
+    #[arg(short = 'm', value_name = "METRIC", action = ArgAction::Append)]
+    pub metrics: Vec<String>,
+    /// Print metric results whose key matches REGEX (or `all`) after the run.
+    #[arg(short = 'M', value_name = "all|REGEX", action = ArgAction::Append)]
+    pub print_metrics: Vec<String>,
+    /// Print compressor options whose key matches REGEX (or `all`).
+    #[arg(short = 'O', value_name = "all|REGEX", action = ArgAction::Append)]
+    pub print_options: Vec<String>,
+    /// Print compressor configuration entries whose key matches REGEX (or `all`).
+    #[arg(short = 'C', value_name = "all|REGEX", action = ArgAction::Append)]
+    pub print_configuration: Vec<String>,
+    /// Print metric options whose key matches REGEX (or `all`).
+    #[arg(short = 'N', value_name = "all|REGEX", action = ArgAction::Append)]
+    pub print_metric_options: Vec<String>,
+    /// Write the compressed stream to FILE.
+    #[arg(short = 'W', value_name = "FILE")]
+    pub write_compressed: Option<PathBuf>,
+    /// Write the decompressed data to FILE (raw values).
+    #[arg(short = 'w', value_name = "FILE")]
+    pub write_decompressed: Option<PathBuf>,
+    /// Action: compress, decompress, help, versions (repeatable; default compress+decompress).
+    #[arg(short = 'a', value_name = "ACTION", action = ArgAction::Append,
+          value_parser = Action::parse)]
+    pub actions: Vec<Action>,
+}

@@ -1,0 +1,53 @@
+//! The `pressio-ml` command line, as a library so that it can be driven with any [`Registry`]
+//! (the binary uses [`pressio_ml::registry`]).
+//!
+//! * Without a subcommand it follows LibPressio's `pressio` tool: `-i FILE -t TYPE -d N...`,
+//!   `-b compressor=ID` (or a positional id), `-o key=value`, `-m METRIC`, and `-O`/`-C`/`-M`
+//!   print options, configuration and metric results as `key<type> = value` lines. `-W FILE`
+//!   writes the compressed stream and `-w FILE` the decompressed data.
+//! * `list`, `doc ID`, `decompress STREAM -o FILE` and `bench` are subcommands.
+
+#![warn(missing_docs)]
+
+pub mod args;
+pub mod bench;
+pub mod catalog;
+pub mod error;
+pub mod input;
+pub mod opts;
+pub mod pressio;
+pub mod stream;
+
+pub use args::{Cli, Command};
+pub use error::{CliError, CliResult};
+
+use clap::Parser;
+use pressio_ml::Registry;
+use std::ffi::OsString;
+use std::io::Write;
+
+/// Run a parsed command line against `registry`, writing results to `out`.
+pub fn run(registry: &Registry, cli: &Cli, out: &mut dyn Write) -> CliResult<()> {
+    match &cli.command {
+        None => pressio::run_pressio(registry, &cli.run, out),
+        Some(Command::List) => catalog::run_list(registry, out),
+        Some(Command::Doc(d)) => catalog::run_doc(registry, &d.id, out),
+        Some(Command::Decompress(d)) => stream::run_decompress(registry, d, out),
+        Some(Command::Bench(b)) => bench::run_bench(registry, b, out),
+    }
+}
+
+/// Parse `args` (including the program name) and run them; clap's own errors (and `--help`)
+/// come back as `Err(clap::Error)` so the caller can print them its way.
+pub fn run_args<I, T>(
+    registry: &Registry,
+    args: I,
+    out: &mut dyn Write,
+) -> Result<CliResult<()>, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args)?;
+    Ok(run(registry, &cli, out))
+}

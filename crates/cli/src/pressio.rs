@@ -1,0 +1,347 @@
+//! The `pressio`-compatible path: read a raw file, configure a compressor from `-b`/`-o`/`-n`,
+//! attach `-m` metrics, compress and decompress, and print `-C`/`-O`/`-N`/`-M`.
+
+use crate::args::{Action, RunArgs};
+use crate::catalog::{list_or_none, write_compressor_doc};
+use crate::error::{CliError, CliResult, Context};
+use crate::input::{read_raw, write_file};
+use crate::opts::{cast_through_template, group_key_values, KeyFilter};
+use crate::stream::read_stream;
+use pressio_ml::{keys, Compressor, DType, Data, Metrics, Options, Registry};
+use std::io::Write;
+
+/// The key `-b compressor=ID` sets (the `pressio` meta-compressor's child id).
+pub const COMPRESSOR_KEY: &str = "pressio:compressor";
+
+/// Pick the compressor id from the positional argument and `-b compressor=ID`.
+fn choose_compressor(
+    positional: Option<&str>,
+    early: &mut Vec<(String, Vec<String>)>,
+) -> CliResult<Option<String>> {
+    let mut from_b = None;
+    if let Some(pos) = early.iter().position(|(k, _)| k == COMPRESSOR_KEY) {
+        let (_, values) = early.remove(pos);
+        if values.len() > 1 {
+            return Err(CliError::usage(format!(
+                "-b compressor was given {} times ({}); give it once",
+                values.len(),
+                values.join(", ")
+            )));
+        }
+        from_b = values.into_iter().next();
+    }
+    // "pressio" names LibPressio's default meta-compressor, whose role -b compressor=ID plays.
+    let positional = positional.filter(|p| *p != "pressio").map(str::to_string);
+    match (positional, from_b) {
+        (Some(p), Some(b)) if p != b => Err(CliError::usage(format!(
+            "two compressors requested: `{p}` (positional) and `{b}` (-b compressor); give one"
+        ))),
+        (Some(p), _) => Ok(Some(p)),
+        (None, b) => Ok(b),
+    }
+}
+
+/// Build the compressor handle, with a helpful message for unknown ids.
+pub fn new_compressor(registry: &Registry, id: &str) -> CliResult<Compressor> {
+    if !registry.has_compressor(id) {
+        return Err(CliError::usage(format!(
+            "unknown compressor id `{id}` (available: {})",
+            list_or_none(&registry.compressor_ids())
+        )));
+    }
+    Ok(registry.compressor(id)?)
+}
+
+/// Build the metrics for `-m` ids: a composite of them (as `pressio_new_metrics`), or the single
+/// metric itself when no composite is registered.
+pub fn new_metrics(registry: &Registry, ids: &[String]) -> CliResult<Metrics> {
+    let available = registry.metric_ids();
+    for id in ids {
+        if !available.iter().any(|a| a == id) {
+            return Err(CliError::usage(format!(
+                "unknown metric id `{id}` (available: {})",
+                list_or_none(&available)
+            )));
+        }
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    if available.iter().any(|a| a == "composite") {
+        registry
+            .metrics(&refs)
+            .context(|| format!("cannot build the metrics {}", ids.join(", ")))
+    } else if let [one] = refs.as_slice() {
+        Ok(registry.metrics_by_id(one)?)
+    } else {
+        Err(CliError::usage(
+            "several -m metrics need the `composite` metric, which is not registered",
+        ))
+    }
+}
+
+/// Range (max - min) of the finite values of `data`, if any.
+fn finite_range(data: &Data) -> Option<f64> {
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for v in data.to_f64_vec() {
+        if v.is_finite() {
+            lo = lo.min(v);
+            hi = hi.max(v);
+        }
+    }
+    (lo <= hi).then_some(hi - lo)
+}
+
+/// Emulate the `pressio` meta-compressor for children that declare `pressio:abs` but not
+/// `pressio:rel`: a relative bound becomes `abs = rel * value range` of the input.
+fn rel_to_abs(
+    template: &Options,
+    groups: &mut [(String, Vec<String>)],
+    input: Option<&Data>,
+) -> CliResult<()> {
+    if template.contains(keys::REL) || !template.contains(keys::ABS) {
+        return Ok(());
+    }
+    for (key, values) in groups.iter_mut() {
+        if key != keys::REL {
+            continue;
+        }
+        let [text] = values.as_slice() else {
+            return Err(CliError::usage("pressio:rel was given several values"));
+        };
+        let rel: f64 = text.trim().parse().map_err(|_| {
+            CliError::usage(format!(
+                "pressio:rel: `{text}` is not a number (expected a double)"
+            ))
+        })?;
+        let data = input.ok_or_else(|| {
+            CliError::usage("this compressor takes pressio:rel only with an input (-i)")
+        })?;
+        let range = finite_range(data).unwrap_or(0.0);
+        *key = keys::ABS.to_string();
+        *values = vec![format!("{:?}", rel * range)];
+    }
+    Ok(())
+}
+
+/// Apply `key=value` groups to `c`, each cast through its `get_options()` template.
+fn apply_options(
+    c: &mut Compressor,
+    mut groups: Vec<(String, Vec<String>)>,
+    input: Option<&Data>,
+) -> CliResult<()> {
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let template = c.get_options();
+    rel_to_abs(&template, &mut groups, input)?;
+    let options = cast_through_template(&template, &groups)?;
+    let id = c.id().to_string();
+    c.set_options(&options)
+        .context(|| format!("{id}: the options were refused"))
+}
+
+fn print_filtered(out: &mut dyn Write, patterns: &[String], options: &Options) -> CliResult<()> {
+    if let Some(f) = KeyFilter::new(patterns)? {
+        write!(out, "{}", f.apply(options))?;
+    }
+    Ok(())
+}
+
+/// Where the data to work on comes from.
+enum Work {
+    /// Nothing to run (only printing was asked for).
+    Nothing,
+    /// A raw input to compress (and decompress).
+    Raw(Data),
+    /// A stream to decompress (`-a decompress` alone), with the output dtype and dims.
+    Stream {
+        stream: Data,
+        dtype: DType,
+        dims: Vec<usize>,
+    },
+}
+
+/// Run the `pressio`-style path.
+pub fn run_pressio(registry: &Registry, a: &RunArgs, out: &mut dyn Write) -> CliResult<()> {
+    let mut early = group_key_values(&a.early, 'b')?;
+    let late = group_key_values(&a.options, 'o')?;
+    let metric_opts = group_key_values(&a.metric_options, 'n')?;
+    let mut chosen = choose_compressor(a.compressor.as_deref(), &mut early)?;
+
+    let explicit_actions = !a.actions.is_empty();
+    let actions: Vec<Action> = if explicit_actions {
+        a.actions.clone()
+    } else {
+        vec![Action::Compress, Action::Decompress]
+    };
+    let compress = actions.contains(&Action::Compress);
+    let decompress = actions.contains(&Action::Decompress);
+    if a.write_compressed.is_some() && !compress {
+        return Err(CliError::usage(
+            "-W writes the compressed stream: it needs -a compress",
+        ));
+    }
+    if a.write_decompressed.is_some() && !decompress {
+        return Err(CliError::usage(
+            "-w writes the decompressed data: it needs -a decompress",
+        ));
+    }
+    let prints_something = !(a.print_options.is_empty()
+        && a.print_configuration.is_empty()
+        && a.print_metric_options.is_empty()
+        && a.print_metrics.is_empty());
+    let informational = actions
+        .iter()
+        .any(|x| matches!(x, Action::Help | Action::Versions));
+
+    let work = match &a.input {
+        None => {
+            let runs = compress || decompress;
+            if runs && (explicit_actions || !(prints_something || informational)) {
+                return Err(CliError::usage(
+                    "no input: give -i FILE (with -t TYPE and -d N per dimension); see --help",
+                ));
+            }
+            Work::Nothing
+        }
+        Some(path) if decompress && !compress => {
+            let (stream, header) = read_stream(path)?;
+            if chosen.is_none() {
+                chosen = Some(header.plugin_id.clone());
+            }
+            let dtype = a.dtype.unwrap_or(header.dtype);
+            let dims = if a.dims.is_empty() {
+                header.dims.clone()
+            } else {
+                a.dims.clone()
+            };
+            Work::Stream {
+                stream,
+                dtype,
+                dims,
+            }
+        }
+        Some(path) if compress || decompress => Work::Raw(read_raw(path, a.dtype, &a.dims)?),
+        Some(_) => Work::Nothing,
+    };
+
+    let Some(id) = chosen else {
+        return Err(CliError::usage(format!(
+            "no compressor: give -b compressor=ID or a positional ID (available: {})",
+            list_or_none(&registry.compressor_ids())
+        )));
+    };
+    let mut c = new_compressor(registry, &id)?;
+    let raw = match &work {
+        Work::Raw(d) => Some(d),
+        _ => None,
+    };
+    apply_options(&mut c, early, raw)?;
+    if !a.metrics.is_empty() {
+        let m = new_metrics(registry, &a.metrics)?;
+        c.set_metrics(&m);
+    }
+    let mut rest = late;
+    rest.extend(metric_opts);
+    apply_options(&mut c, rest, raw)?;
+
+    print_filtered(out, &a.print_configuration, &c.get_configuration())?;
+    print_filtered(out, &a.print_options, &c.get_options())?;
+    if !a.print_metric_options.is_empty() {
+        let mo = c.get_metrics().map(|m| m.get_options()).unwrap_or_default();
+        print_filtered(out, &a.print_metric_options, &mo)?;
+    }
+    for action in &actions {
+        match action {
+            Action::Help => write_compressor_doc(&c, out)?,
+            Action::Versions => {
+                writeln!(out, "pressio-ml {}", pressio_ml::VERSION)?;
+                writeln!(out, "{} {}", c.id(), c.version())?;
+            }
+            Action::Compress | Action::Decompress => {}
+        }
+    }
+
+    match work {
+        Work::Nothing => {}
+        Work::Raw(input) => {
+            let mut compressed = [Data::empty(DType::Byte, &[])];
+            if compress {
+                c.compress_many(&[&input], &mut compressed)
+                    .context(|| format!("{id}: compression failed"))?;
+                if let Some(p) = &a.write_compressed {
+                    write_file(p, compressed[0].bytes())?;
+                }
+            }
+            // Work::Raw is only built when compressing, so the stream exists here.
+            if decompress {
+                let mut outs = [Data::empty(input.dtype(), input.dims())];
+                let refs = [&compressed[0]];
+                c.decompress_many(&refs, &mut outs)
+                    .context(|| format!("{id}: decompression failed"))?;
+                if let Some(p) = &a.write_decompressed {
+                    write_file(p, outs[0].bytes())?;
+                }
+            }
+        }
+        Work::Stream {
+            stream,
+            dtype,
+            dims,
+        } => {
+            let mut outs = [Data::empty(dtype, &dims)];
+            c.decompress_many(&[&stream], &mut outs)
+                .context(|| format!("{id}: decompression failed"))?;
+            if let Some(p) = &a.write_decompressed {
+                write_file(p, outs[0].bytes())?;
+            }
+        }
+    }
+    print_filtered(out, &a.print_metrics, &c.get_metrics_results())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compressor_choice() {
+        let mut e = vec![(COMPRESSOR_KEY.to_string(), vec!["sz3".to_string()])];
+        assert_eq!(
+            choose_compressor(None, &mut e).unwrap().as_deref(),
+            Some("sz3")
+        );
+        assert!(e.is_empty());
+        let mut e = vec![(COMPRESSOR_KEY.to_string(), vec!["sz3".to_string()])];
+        assert_eq!(
+            choose_compressor(Some("pressio"), &mut e)
+                .unwrap()
+                .as_deref(),
+            Some("sz3")
+        );
+        let mut e = vec![(COMPRESSOR_KEY.to_string(), vec!["sz3".to_string()])];
+        assert!(choose_compressor(Some("zfp"), &mut e).is_err());
+        assert_eq!(
+            choose_compressor(Some("zfp"), &mut vec![])
+                .unwrap()
+                .as_deref(),
+            Some("zfp")
+        );
+        assert_eq!(choose_compressor(None, &mut vec![]).unwrap(), None);
+    }
+
+    #[test]
+    fn rel_becomes_abs_only_without_rel() {
+        let d = Data::from_vec(vec![1.0f32, f32::NAN, 5.0], &[3]).unwrap();
+        let mut t = Options::new();
+        t.set_type(keys::ABS, pressio_ml::OptionType::F64);
+        let mut g = vec![(keys::REL.to_string(), vec!["0.5".to_string()])];
+        rel_to_abs(&t, &mut g, Some(&d)).unwrap();
+        assert_eq!(g[0], (keys::ABS.to_string(), vec!["2.0".to_string()]));
+        t.set_type(keys::REL, pressio_ml::OptionType::F64);
+        let mut g = vec![(keys::REL.to_string(), vec!["0.5".to_string()])];
+        rel_to_abs(&t, &mut g, Some(&d)).unwrap();
+        assert_eq!(g[0].0, keys::REL);
+    }
+}

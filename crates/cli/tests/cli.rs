@@ -1,0 +1,520 @@
+//! End-to-end tests of the `pressio-ml` binary: the `pressio`-compatible path, `list`, `doc`,
+//! `decompress`, bad inputs and a tiny `bench`.
+
+mod common;
+
+use common::*;
+
+/// `-o rel=1e-3` with the example's metrics on `input`; returns stdout lines.
+fn example(comp: &str, input: &std::path::Path, dims: &[String]) -> Run {
+    let mut args: Vec<String> = vec![
+        "-i".into(),
+        input.display().to_string(),
+        "-t".into(),
+        "float".into(),
+    ];
+    args.extend(dims.iter().cloned());
+    args.extend([
+        "-b".into(),
+        format!("compressor={comp}"),
+        "-o".into(),
+        "rel=1e-3".into(),
+    ]);
+    args.extend(example_metrics());
+    args.extend(["-M".into(), "all".into()]);
+    run(&args)
+}
+
+fn check_example_output(r: &Run, values: &[f32]) {
+    let lines = parse_lines(&r.stdout);
+    assert!(!lines.is_empty(), "no metric results printed");
+    let keys: Vec<&String> = lines.iter().map(|l| &l.0).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "results are not sorted by key");
+    if let Some((_, ty, v)) = lines.iter().find(|l| l.0 == "error_stat:max_error") {
+        assert_eq!(ty, "double");
+        let max_err: f64 = v.parse().expect("max_error is a number");
+        let finite = values.iter().filter(|v| v.is_finite()).map(|&v| v as f64);
+        let (lo, hi) = finite.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+        assert!(
+            max_err <= 1e-3 * (hi - lo),
+            "max error {max_err} breaks rel 1e-3"
+        );
+    }
+    if let Some((_, ty, v)) = lines.iter().find(|l| l.0 == "size:compression_ratio") {
+        assert_eq!(ty, "double");
+        assert!(v.parse::<f64>().expect("ratio is a number") > 1.0);
+    }
+}
+
+#[test]
+fn issue_example_on_a_generated_field() {
+    let (comps, _) = registered();
+    if comps.is_empty() {
+        return skip("no compressor registered");
+    }
+    let t = TempDir::new("example");
+    let f = t.join("field.f32");
+    let values = smooth_field();
+    write_f32(&f, &values);
+    for comp in &comps {
+        let r = example(comp, &f, &dim_args()).ok();
+        check_example_output(&r, &values);
+    }
+}
+
+#[test]
+fn issue_example_on_a_shared_field() {
+    let Some(comp) = test_compressor() else {
+        return skip("no compressor registered");
+    };
+    let Some(data) = shared_data() else {
+        return skip("../shared/data is absent");
+    };
+    let f = data.join("geocat/ncep06_T_17x64x128.f32");
+    if !f.is_file() {
+        return skip("geocat/ncep06_T_17x64x128.f32 is absent");
+    }
+    let dims: Vec<String> = ["-d", "128", "-d", "64", "-d", "17"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let r = example(&comp, &f, &dims).ok();
+    check_example_output(&r, &read_f32(&f));
+}
+
+#[test]
+fn options_are_cast_to_their_declared_types() {
+    let Some(comp) = test_compressor() else {
+        return skip("no compressor registered");
+    };
+    let t = TempDir::new("opts");
+    let f = t.join("field.f32");
+    write_f32(&f, &smooth_field());
+    let mut input = vec![
+        "-i".to_string(),
+        f.display().to_string(),
+        "-t".into(),
+        "float".into(),
+    ];
+    input.extend(dim_args());
+    let mut args = input.clone();
+    args.extend(
+        [
+            comp.as_str(),
+            "-o",
+            "abs=0.25",
+            "-o",
+            "nthreads=2",
+            "-O",
+            "all",
+        ]
+        .map(String::from),
+    );
+    let r = run(&args).ok();
+    let lines = parse_lines(&r.stdout);
+    let get = |k: &str| lines.iter().find(|l| l.0 == k).cloned();
+    assert_eq!(
+        get("pressio:abs"),
+        Some(("pressio:abs".into(), "double".into(), "0.25".into()))
+    );
+    assert_eq!(
+        get("pressio:nthreads"),
+        Some(("pressio:nthreads".into(), "uint32".into(), "2".into()))
+    );
+    let keys: Vec<&String> = lines.iter().map(|l| &l.0).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted);
+
+    // a regex selects keys; printing options needs no input
+    let r = run(&[comp.as_str(), "-O", "^pressio:(abs|rel)$"]).ok();
+    let keys: Vec<String> = parse_lines(&r.stdout).into_iter().map(|l| l.0).collect();
+    assert_eq!(
+        keys,
+        vec!["pressio:abs".to_string(), "pressio:rel".to_string()]
+    );
+
+    // configuration lines
+    let r = run(&[comp.as_str(), "-C", "all"]).ok();
+    let conf = parse_lines(&r.stdout);
+    assert!(conf
+        .iter()
+        .any(|l| l.0 == "pressio:thread_safe" && l.1 == "threadsafety"));
+
+    // unknown keys, wrong types, a repeated scalar key
+    let base = |extra: &[&str]| {
+        let mut a = input.clone();
+        a.push(comp.clone());
+        a.extend(extra.iter().map(|s| s.to_string()));
+        run(&a)
+    };
+    base(&["-o", "foo=1"]).fails_with(&["non existent option for the compressor: pressio:foo"]);
+    base(&["-o", "abs=abc"]).fails_with(&["pressio:abs", "double"]);
+    base(&["-o", "nthreads=-3"]).fails_with(&["pressio:nthreads"]);
+    base(&["-o", "abs=1", "-o", "abs=2"]).fails_with(&["pressio:abs"]);
+    base(&["-o", "novalue"]).fails_with(&["KEY=VALUE"]);
+    base(&["-O", "("]).fails_with(&["invalid pattern"]);
+}
+
+/// `-W`/`-w` with compressor `comp`, then `decompress` and `-a decompress` on the stream.
+fn round_trip(comp: &str, others: &[String]) {
+    let t = TempDir::new(&format!("roundtrip-{comp}"));
+    let f = t.join("field.f32");
+    let values = smooth_field();
+    write_f32(&f, &values);
+    let stream = t.join("field.prml");
+    let dec = t.join("field.dec.f32");
+    let mut args = vec![
+        "-i".to_string(),
+        f.display().to_string(),
+        "-t".into(),
+        "float".into(),
+    ];
+    args.extend(dim_args());
+    args.extend([
+        "-b".into(),
+        format!("compressor={comp}"),
+        "-o".into(),
+        "abs=1e-2".into(),
+    ]);
+    args.extend(["-W".into(), stream.display().to_string()]);
+    args.extend(["-w".into(), dec.display().to_string()]);
+    run(&args).ok();
+    let decoded = read_f32(&dec);
+    assert_eq!(decoded.len(), values.len());
+    for (a, b) in values.iter().zip(&decoded) {
+        assert!((a - b).abs() as f64 <= 1e-2, "{comp}: {a} vs {b}");
+    }
+    assert!(std::fs::metadata(&stream).unwrap().len() < (values.len() * 4) as u64);
+
+    // the subcommand finds compressor, dtype and dims in the stream
+    let dec2 = t.join("again.f32");
+    let r = run(&[
+        "decompress".to_string(),
+        stream.display().to_string(),
+        "-o".into(),
+        dec2.display().to_string(),
+    ])
+    .ok();
+    assert!(r.stdout.contains(comp), "{}", r.stdout);
+    assert_eq!(
+        std::fs::read(&dec).unwrap(),
+        std::fs::read(&dec2).unwrap(),
+        "{comp}"
+    );
+
+    // -a decompress alone reads the stream from -i
+    let dec3 = t.join("third.f32");
+    let ss = stream.display().to_string();
+    let d3 = dec3.display().to_string();
+    run(&["-a", "decompress", "-i", &ss, "-w", &d3]).ok();
+    assert_eq!(
+        std::fs::read(&dec).unwrap(),
+        std::fs::read(&dec3).unwrap(),
+        "{comp}"
+    );
+
+    // another compressor refuses the stream
+    for other in others.iter().filter(|o| *o != comp) {
+        run(&["-a", "decompress", "-i", &ss, "-w", &d3, other]).fails_with(&[other.as_str()]);
+    }
+    // so does a template with other dims
+    run(&["-a", "decompress", "-i", &ss, "-w", &d3, "-d", "7"]).fails_with(&["dims"]);
+
+    // damaged copies of the stream
+    let good = std::fs::read(&stream).unwrap();
+    let damaged: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("short", good[..12.min(good.len())].to_vec()),
+        ("empty", Vec::new()),
+        (
+            "garbage",
+            b"this is not a compressed stream at all".to_vec(),
+        ),
+        ("flipped", {
+            let mut g = good.clone();
+            let i = g.len() / 2;
+            g[i] ^= 0x40;
+            g
+        }),
+        ("raw-field", std::fs::read(&f).unwrap()),
+    ];
+    for (name, bytes) in damaged {
+        let p = t.join(&format!("{name}.prml"));
+        std::fs::write(&p, &bytes).unwrap();
+        let ps = p.display().to_string();
+        run(&["decompress", &ps, "-o", &d3]).fails_with(&[&ps]);
+        run(&["-a", "decompress", "-i", &ps, "-w", &d3]).fails_with(&[&ps]);
+        run(&["-a", "decompress", "-i", &ps, "-w", &d3, comp]).fails_with(&[&ps]);
+    }
+}
+
+#[test]
+fn written_streams_round_trip_and_damage_is_refused() {
+    let (comps, _) = registered();
+    if comps.is_empty() {
+        return skip("no compressor registered");
+    }
+    for c in &comps {
+        round_trip(c, &comps);
+    }
+}
+
+#[test]
+fn nan_and_inf_are_kept() {
+    let (comps, _) = registered();
+    if comps.is_empty() {
+        return skip("no compressor registered");
+    }
+    let t = TempDir::new("nonfinite");
+    let f = t.join("field.f32");
+    let mut values = smooth_field();
+    values[5] = f32::NAN;
+    values[77] = f32::INFINITY;
+    values[300] = f32::NEG_INFINITY;
+    write_f32(&f, &values);
+    for comp in &comps {
+        let dec = t.join(&format!("{comp}.f32"));
+        let mut args = vec![
+            "-i".to_string(),
+            f.display().to_string(),
+            "-t".into(),
+            "float".into(),
+        ];
+        args.extend(dim_args());
+        args.extend([comp.clone(), "-o".into(), "rel=1e-3".into()]);
+        args.extend(["-w".into(), dec.display().to_string()]);
+        run(&args).ok();
+        let d = read_f32(&dec);
+        assert!(d[5].is_nan(), "{comp}");
+        assert_eq!(d[77], f32::INFINITY, "{comp}");
+        assert_eq!(d[300], f32::NEG_INFINITY, "{comp}");
+    }
+}
+
+#[test]
+fn bad_inputs_fail_cleanly() {
+    let Some(comp) = test_compressor() else {
+        return skip("no compressor registered");
+    };
+    let t = TempDir::new("bad");
+    let f = t.join("field.f32");
+    write_f32(&f, &smooth_field());
+    let fs = f.display().to_string();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+
+    // missing file
+    let missing = t.join("missing.f32").display().to_string();
+    run(&s(&["-i", &missing, "-t", "float", "-d", "4", &comp])).fails_with(&["missing.f32"]);
+    // dims that do not match the size
+    run(&s(&[
+        "-i", &fs, "-t", "float", "-d", "33", "-d", "24", "-d", "10", &comp,
+    ]))
+    .fails_with(&["bytes", "-d 33"]);
+    run(&s(&[
+        "-i", &fs, "-t", "double", "-d", "32", "-d", "24", "-d", "10", &comp,
+    ]))
+    .fails_with(&["bytes"]);
+    run(&s(&["-i", &fs, "-t", "float", "-d", "0", &comp])).fails_with(&["dimension"]);
+    run(&s(&["-i", &fs, "-t", "float", "-d", "x", &comp])).fails_with(&["dimension"]);
+    // unknown type, compressor, metric; no compressor at all
+    run(&s(&["-i", &fs, "-t", "float128", &comp])).fails_with(&["float128"]);
+    run(&s(&["-i", &fs, "-t", "float", "nosuchcomp"])).fails_with(&["nosuchcomp", "available"]);
+    run(&s(&[
+        "-i",
+        &fs,
+        "-t",
+        "float",
+        "-b",
+        "compressor=nosuchcomp",
+    ]))
+    .fails_with(&["nosuchcomp"]);
+    run(&s(&["-i", &fs, "-t", "float", &comp, "-m", "nosuchmetric"]))
+        .fails_with(&["nosuchmetric", "available"]);
+    run(&s(&["-i", &fs, "-t", "float"])).fails_with(&["no compressor"]);
+    run(&s(&[&comp])).fails_with(&["no input"]);
+    // no -t and an extension that names no type
+    let raw = t.join("field.raw");
+    std::fs::copy(&f, &raw).unwrap();
+    run(&s(&["-i", &raw.display().to_string(), &comp])).fails_with(&["-t"]);
+    // empty file
+    let empty = t.join("empty.f32");
+    std::fs::write(&empty, b"").unwrap();
+    run(&s(&[
+        "-i",
+        &empty.display().to_string(),
+        "-t",
+        "float",
+        &comp,
+    ]))
+    .fails_with(&["empty"]);
+    // -W/-w without the matching action
+    run(&s(&["-i", &fs, &comp, "-a", "compress", "-w", "/dev/null"])).fails_with(&["-w"]);
+    run(&s(&["-i", &fs, &comp, "-a", "nonsense"])).fails_with(&["nonsense"]);
+
+    // streams
+    let stream = t.join("s.prml");
+    let mut args = s(&["-i", &fs, "-t", "float"]);
+    args.extend(dim_args());
+    args.extend(s(&[&comp, "-W", &stream.display().to_string()]));
+    run(&args).ok();
+    let out = t.join("out.f32").display().to_string();
+    run(&s(&["decompress", &missing, "-o", &out])).fails_with(&["missing.f32"]);
+    // an unwritable output
+    let unwritable = t.join("no/such/dir/out.f32").display().to_string();
+    run(&s(&[
+        "decompress",
+        &stream.display().to_string(),
+        "-o",
+        &unwritable,
+    ]))
+    .fails_with(&["out.f32"]);
+}
+
+#[test]
+fn list_and_doc() {
+    let (comps, metrics) = registered();
+    let r = run(&["list"]).ok();
+    assert!(r.stdout.contains("compressors:") && r.stdout.contains("metrics:"));
+    for c in &comps {
+        let d = run(&["doc", c]).ok();
+        assert!(d.stdout.contains("options:") && d.stdout.contains("configuration:"));
+        assert!(
+            d.stdout.contains("pressio:thread_safe<threadsafety>"),
+            "{}",
+            d.stdout
+        );
+    }
+    for m in &metrics {
+        let d = run(&["doc", m]).ok();
+        assert!(d.stdout.contains("results:"), "{}", d.stdout);
+    }
+    run(&["doc", "nosuchplugin"]).fails_with(&["nosuchplugin"]);
+    let h = run(&["--help"]).ok();
+    assert!(h.stdout.contains("-b <KEY=VALUE>") && h.stdout.contains("bench"));
+}
+
+#[test]
+fn tiny_bench_writes_table_csv_and_png() {
+    let Some(comp) = test_compressor() else {
+        return skip("no compressor registered");
+    };
+    let t = TempDir::new("bench");
+    let data = t.join("data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    // dims in the name are C order (slowest first)
+    write_f32(&data.join("sub/smooth_10x24x32.f32"), &smooth_field());
+    std::fs::write(data.join("notes.txt"), b"ignored").unwrap();
+    let out = t.join("out");
+    let r = run(&[
+        "bench".to_string(),
+        "--data-dir".into(),
+        data.display().to_string(),
+        "--out".into(),
+        out.display().to_string(),
+        "--compressors".into(),
+        comp.clone(),
+        "--bounds".into(),
+        "1e-2,1e-3".into(),
+        "--repeats".into(),
+        "1".into(),
+    ])
+    .ok();
+    assert!(r.stdout.contains(&comp), "{}", r.stdout);
+    let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("field,"));
+    for l in &lines[1..] {
+        assert!(
+            l.starts_with("sub/smooth_10x24x32.f32,32x24x10,float,30720,"),
+            "{l}"
+        );
+        assert!(l.contains(",true,"), "bound not met or failed: {l}");
+    }
+    let md = std::fs::read_to_string(out.join("results.md")).unwrap();
+    assert!(md.contains("| field |") && md.contains("small"));
+    let png = std::fs::read(out.join("bench.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+
+    // errors: absent data folder, unknown compressor, bad bounds, nothing matching
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let ds = data.display().to_string();
+    let os = out.display().to_string();
+    run(&s(&[
+        "bench",
+        "--data-dir",
+        "/no/such/folder",
+        "--out",
+        &os,
+    ]))
+    .fails_with(&["/no/such/folder"]);
+    run(&s(&[
+        "bench",
+        "--data-dir",
+        &ds,
+        "--out",
+        &os,
+        "--compressors",
+        "nosuchcomp",
+    ]))
+    .fails_with(&["nosuchcomp"]);
+    run(&s(&[
+        "bench",
+        "--data-dir",
+        &ds,
+        "--out",
+        &os,
+        "--bounds",
+        "-1",
+    ]))
+    .fails_with(&["--bounds"]);
+    run(&s(&[
+        "bench",
+        "--data-dir",
+        &ds,
+        "--out",
+        &os,
+        "--fields",
+        "zzz",
+    ]))
+    .fails_with(&["no field"]);
+}
+
+#[test]
+fn tiny_bench_on_a_shared_field() {
+    let Some(comp) = test_compressor() else {
+        return skip("no compressor registered");
+    };
+    let Some(data) = shared_data() else {
+        return skip("../shared/data is absent");
+    };
+    let t = TempDir::new("bench-shared");
+    let r = run(&[
+        "bench".to_string(),
+        "--data-dir".into(),
+        data.display().to_string(),
+        "--out".into(),
+        t.path().display().to_string(),
+        "--compressors".into(),
+        comp,
+        "--fields".into(),
+        "T2_4x48x48".into(),
+        "--max-fields".into(),
+        "1".into(),
+        "--bounds".into(),
+        "1e-3".into(),
+        "--repeats".into(),
+        "1".into(),
+        "--tile-to-mb".into(),
+        "0.1".into(),
+    ])
+    .ok();
+    assert!(r.stdout.contains("1 fields"), "{}", r.stdout);
+    let csv = std::fs::read_to_string(t.join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains("wrf_python/T2_4x48x48.f32"));
+    assert!(t.join("bench.png").is_file() && t.join("results.md").is_file());
+}
