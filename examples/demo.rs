@@ -23,7 +23,11 @@ fn make_field() -> (Vec<f32>, [usize; 3]) {
                 let waves = (fx / 7.0).sin() * (fy / 11.0).cos() + 0.3 * (fz / 5.0).sin();
                 let r2 = (fx - 48.0).powi(2) + (fy - 40.0).powi(2) + (fz - 30.0).powi(2);
                 let bump = 2.0 * (-r2 / 200.0).exp();
-                let front = if fx + 0.5 * fy > 90.0 + 10.0 * (fz / 9.0).sin() { 0.8 } else { 0.0 };
+                let front = if fx + 0.5 * fy > 90.0 + 10.0 * (fz / 9.0).sin() {
+                    0.8
+                } else {
+                    0.0
+                };
                 v.push(280.0 + 10.0 * (waves + bump + front) + 0.01 * noise);
             }
         }
@@ -39,7 +43,10 @@ fn f64_of(o: &Options, k: &str) -> f64 {
 }
 
 fn main() {
-    let rel: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1e-3);
+    let rel: f64 = std::env::args()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1e-3);
     let (values, dims) = make_field();
     let input = Data::from_vec(values, &dims).expect("valid dims");
     let mb = input.num_bytes() as f64 / 1e6;

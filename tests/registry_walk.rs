@@ -18,7 +18,10 @@ fn compressors_are_documented_configured_and_unique() {
     let reg = registry();
     let ids = reg.compressor_ids();
     for expected in ["classic", "sz3", "zfp", "sperr", "aesz"] {
-        assert!(ids.iter().any(|i| i == expected), "{expected} is not registered");
+        assert!(
+            ids.iter().any(|i| i == expected),
+            "{expected} is not registered"
+        );
     }
     let mut prefixes = HashSet::new();
     let mut descriptions = HashSet::new();
@@ -26,10 +29,20 @@ fn compressors_are_documented_configured_and_unique() {
         let c = reg.compressor(id).unwrap();
         assert_eq!(c.id(), id);
         let docs = c.get_documentation();
-        let desc = docs.get_str(keys::DESCRIPTION).unwrap_or_default().to_string();
+        let desc = docs
+            .get_str(keys::DESCRIPTION)
+            .unwrap_or_default()
+            .to_string();
         assert!(!desc.is_empty(), "{id}: no pressio:description");
-        assert!(descriptions.insert(desc), "{id}: description shared with another plugin");
-        assert!(prefixes.insert(c.prefix().to_string()), "{id}: prefix {} reused", c.prefix());
+        assert!(
+            descriptions.insert(desc),
+            "{id}: description shared with another plugin"
+        );
+        assert!(
+            prefixes.insert(c.prefix().to_string()),
+            "{id}: prefix {} reused",
+            c.prefix()
+        );
         let opts = c.get_options();
         let conf = c.get_configuration();
         for k in opts.keys().chain(conf.keys()) {
@@ -51,16 +64,30 @@ fn compressors_are_documented_configured_and_unique() {
         ] {
             let v = strings(&conf, list).unwrap_or_else(|| panic!("{id}: {list} missing"));
             for k in v {
-                assert!(opts.contains(&k), "{id}: {list} names {k}, which is not an option");
+                assert!(
+                    opts.contains(&k),
+                    "{id}: {list} names {k}, which is not an option"
+                );
             }
         }
         if let Some(h) = strings(&conf, keys::HIGHLEVEL) {
             for k in h {
-                assert!(opts.contains(&k), "{id}: pressio:highlevel names unknown {k}");
+                assert!(
+                    opts.contains(&k),
+                    "{id}: pressio:highlevel names unknown {k}"
+                );
             }
         }
-        assert_ne!(opts.key_status(keys::ABS), KeyStatus::DoesNotExist, "{id}: no pressio:abs");
-        assert_ne!(opts.key_status(keys::REL), KeyStatus::DoesNotExist, "{id}: no pressio:rel");
+        assert_ne!(
+            opts.key_status(keys::ABS),
+            KeyStatus::DoesNotExist,
+            "{id}: no pressio:abs"
+        );
+        assert_ne!(
+            opts.key_status(keys::REL),
+            KeyStatus::DoesNotExist,
+            "{id}: no pressio:rel"
+        );
     }
 }
 
@@ -69,13 +96,19 @@ fn metrics_are_documented_and_configured() {
     let reg = registry();
     let ids = reg.metric_ids();
     for expected in ["size", "error_stat", "time", "ssim", "composite"] {
-        assert!(ids.iter().any(|i| i == expected), "metric {expected} is not registered");
+        assert!(
+            ids.iter().any(|i| i == expected),
+            "metric {expected} is not registered"
+        );
     }
     let mut descriptions = HashSet::new();
     for id in &ids {
         let mut m = reg.metrics_by_id(id).unwrap();
         let docs = m.get_documentation();
-        let desc = docs.get_str(keys::DESCRIPTION).unwrap_or_default().to_string();
+        let desc = docs
+            .get_str(keys::DESCRIPTION)
+            .unwrap_or_default()
+            .to_string();
         assert!(!desc.is_empty(), "metric {id}: no description");
         assert!(descriptions.insert(desc), "metric {id}: description reused");
         let results = m.get_results();
@@ -84,13 +117,22 @@ fn metrics_are_documented_and_configured() {
         for k in results.keys().chain(conf.keys()).chain(opts.keys()) {
             assert!(docs.contains(k), "metric {id}: key {k} is not documented");
         }
-        assert!(matches!(conf.value(keys::THREAD_SAFE), Some(Value::ThreadSafety(_))));
-        assert!(conf.get_str(keys::STABILITY).is_some(), "metric {id}: no stability");
+        assert!(matches!(
+            conf.value(keys::THREAD_SAFE),
+            Some(Value::ThreadSafety(_))
+        ));
+        assert!(
+            conf.get_str(keys::STABILITY).is_some(),
+            "metric {id}: no stability"
+        );
         match conf.value(keys::PREDICTORS_REQUIRES_DECOMPRESS) {
             Some(Value::Bool(_)) => {}
             Some(Value::Strings(v)) => {
                 for k in v {
-                    assert!(results.contains(k), "metric {id}: requires_decompress names {k}");
+                    assert!(
+                        results.contains(k),
+                        "metric {id}: requires_decompress names {k}"
+                    );
                 }
             }
             other => panic!("metric {id}: predictors:requires_decompress = {other:?}"),
@@ -104,16 +146,24 @@ fn options_echo_back_and_clones_agree() {
     for id in reg.compressor_ids() {
         let mut c = reg.compressor(&id).unwrap();
         let before = c.get_options();
-        c.set_options(&before).unwrap_or_else(|e| panic!("{id}: echoing options back: {e}"));
+        c.set_options(&before)
+            .unwrap_or_else(|e| panic!("{id}: echoing options back: {e}"));
         assert_eq!(c.get_options(), before, "{id}: options changed by an echo");
         c.check_options(&before).unwrap();
         let mut bad = Options::new();
         bad.set(format!("{}:no_such_key", c.prefix()), 1i32);
-        assert!(c.check_options(&bad).is_err(), "{id}: unknown own key accepted by check");
+        assert!(
+            c.check_options(&bad).is_err(),
+            "{id}: unknown own key accepted by check"
+        );
         let wrong = Options::new().with(keys::ABS, "not a number");
-        assert!(c.set_options(&wrong).is_err(), "{id}: string pressio:abs accepted");
+        assert!(
+            c.set_options(&wrong).is_err(),
+            "{id}: string pressio:abs accepted"
+        );
         assert!(c.error_code() > 0 && !c.error_msg().is_empty());
-        c.set_options(&Options::new().with(keys::ABS, 0.25)).unwrap();
+        c.set_options(&Options::new().with(keys::ABS, 0.25))
+            .unwrap();
         let cl = c.clone();
         assert_eq!(cl.get_options(), c.get_options(), "{id}: clone differs");
         assert_eq!(cl.get_options().get::<f64>(keys::ABS).1, Some(0.25));
@@ -149,12 +199,15 @@ fn roundtrip_case<T: pressio_ml::Element + PartialEq>(id: &str, dims: &[usize], 
         .unwrap_or_else(|e| panic!("{id} {:?} {dims:?}: decompress: {e}", T::DTYPE));
     assert_eq!(out.dims(), dims);
     let err = max_abs_error(&values, out.as_slice::<T>().unwrap());
-    assert!(err <= abs, "{id} {:?} {dims:?}: max error {err} > {abs}", T::DTYPE);
+    assert!(
+        err <= abs,
+        "{id} {:?} {dims:?}: max error {err} > {abs}",
+        T::DTYPE
+    );
     // pre-allocated, borrowed output is filled in place
     let mut backing = vec![T::from_f64(0.0); n];
-    let mut borrowed = unsafe {
-        Data::from_raw_parts(T::DTYPE, backing.as_mut_ptr() as *mut u8, dims).unwrap()
-    };
+    let mut borrowed =
+        unsafe { Data::from_raw_parts(T::DTYPE, backing.as_mut_ptr() as *mut u8, dims).unwrap() };
     c.decompress(&comp, &mut borrowed).unwrap();
     drop(borrowed);
     assert_eq!(max_abs_error(&values, &backing), err);
@@ -198,9 +251,11 @@ fn nonfinite_values_come_back_exactly() {
         v[479] = f32::NAN;
         let input = Data::from_vec(v.clone(), &[24, 20]).unwrap();
         let mut c = reg.compressor(&id).unwrap();
-        c.set_options(&Options::new().with(keys::REL, 1e-3)).unwrap();
+        c.set_options(&Options::new().with(keys::REL, 1e-3))
+            .unwrap();
         let mut comp = Data::empty(DType::Byte, &[]);
-        c.compress(&input, &mut comp).unwrap_or_else(|e| panic!("{id}: {e}"));
+        c.compress(&input, &mut comp)
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
         let mut out = Data::empty(DType::Float, &[24, 20]);
         c.decompress(&comp, &mut out).unwrap();
         let o = out.as_slice::<f32>().unwrap();
@@ -208,23 +263,38 @@ fn nonfinite_values_come_back_exactly() {
             assert_eq!(v[i].to_bits(), o[i].to_bits(), "{id}: value {i}");
         }
         let bound = 1e-3 * pressio_ml_testdata::value_range(&v);
-        assert!(max_abs_error(&v, o) <= bound, "{id}: bound broken next to non-finite values");
+        assert!(
+            max_abs_error(&v, o) <= bound,
+            "{id}: bound broken next to non-finite values"
+        );
     }
 }
 
 #[test]
 fn bad_input_is_refused_with_clear_errors() {
     let reg = registry();
-    assert!(matches!(reg.compressor("no-such"), Err(PressioError::UnknownCompressor(_))));
+    assert!(matches!(
+        reg.compressor("no-such"),
+        Err(PressioError::UnknownCompressor(_))
+    ));
     let input = Data::from_vec(smooth::<f32>(64 * 32, 5), &[64, 32]).unwrap();
     let ids = reg.compressor_ids();
     for id in &ids {
         let mut c = reg.compressor(id).unwrap();
-        c.set_options(&Options::new().with(keys::ABS, 1e-2)).unwrap();
+        c.set_options(&Options::new().with(keys::ABS, 1e-2))
+            .unwrap();
         let mut comp = Data::empty(DType::Byte, &[]);
         // empty input
-        assert!(c.compress(&Data::empty(DType::Float, &[0]), &mut comp).is_err(), "{id}");
-        assert!(c.compress(&Data::empty(DType::Float, &[10]), &mut comp).is_err(), "{id}");
+        assert!(
+            c.compress(&Data::empty(DType::Float, &[0]), &mut comp)
+                .is_err(),
+            "{id}"
+        );
+        assert!(
+            c.compress(&Data::empty(DType::Float, &[10]), &mut comp)
+                .is_err(),
+            "{id}"
+        );
         // unsupported dtype
         let ints = Data::from_vec(vec![1i32; 16], &[16]).unwrap();
         let e = c.compress(&ints, &mut comp);
@@ -232,15 +302,24 @@ fn bad_input_is_refused_with_clear_errors() {
         c.compress(&input, &mut comp).unwrap();
         // wrong output dims / dtype
         let mut wrong = Data::empty(DType::Float, &[10, 10]);
-        assert!(c.decompress(&comp, &mut wrong).is_err(), "{id}: wrong dims accepted");
+        assert!(
+            c.decompress(&comp, &mut wrong).is_err(),
+            "{id}: wrong dims accepted"
+        );
         let mut wrong_t = Data::empty(DType::Double, &[64, 32]);
-        assert!(c.decompress(&comp, &mut wrong_t).is_err(), "{id}: wrong dtype accepted");
+        assert!(
+            c.decompress(&comp, &mut wrong_t).is_err(),
+            "{id}: wrong dtype accepted"
+        );
         // truncated and bit-flipped streams
         let bytes = comp.bytes().to_vec();
         for cut in [0, 1, 4, 10, bytes.len() / 2, bytes.len() - 1] {
             let t = Data::from_byte_vec(bytes[..cut].to_vec());
             let mut out = Data::empty(DType::Float, &[64, 32]);
-            assert!(c.decompress(&t, &mut out).is_err(), "{id}: truncation at {cut} accepted");
+            assert!(
+                c.decompress(&t, &mut out).is_err(),
+                "{id}: truncation at {cut} accepted"
+            );
         }
         for bit in [3usize, 77, bytes.len() * 4, bytes.len() * 8 - 9] {
             let mut f = bytes.clone();

@@ -16,10 +16,20 @@ fn check_compressor(id: &str) {
         let range = value_range(values);
         let mut cases: Vec<(String, Options, f64)> = [1e-2, 1e-3, 1e-4]
             .iter()
-            .map(|&r| (format!("rel={r:e}"), Options::new().with(keys::REL, r), r * range))
+            .map(|&r| {
+                (
+                    format!("rel={r:e}"),
+                    Options::new().with(keys::REL, r),
+                    r * range,
+                )
+            })
             .collect();
         let abs = 1e-3 * range;
-        cases.push((format!("abs={abs:e}"), Options::new().with(keys::ABS, abs), abs));
+        cases.push((
+            format!("abs={abs:e}"),
+            Options::new().with(keys::ABS, abs),
+            abs,
+        ));
         for (label, opts, bound) in cases {
             let mut c = reg.compressor(id).unwrap();
             c.set_options(&opts).unwrap();
@@ -30,11 +40,18 @@ fn check_compressor(id: &str) {
             c.decompress(&comp, &mut out)
                 .unwrap_or_else(|e| panic!("{id} {} {label}: decompress: {e}", field.name));
             let err = max_abs_error(values, out.as_slice::<f32>().unwrap());
-            assert!(err <= bound, "{id} {} {label}: max error {err:e} > bound {bound:e}", field.name);
+            assert!(
+                err <= bound,
+                "{id} {} {label}: max error {err:e} > bound {bound:e}",
+                field.name
+            );
             worst_ratio = worst_ratio.min(input.num_bytes() as f64 / comp.num_bytes() as f64);
         }
     }
-    eprintln!("{id}: {} fields x 4 bounds within bound (lowest ratio {worst_ratio:.2})", fields.len());
+    eprintln!(
+        "{id}: {} fields x 4 bounds within bound (lowest ratio {worst_ratio:.2})",
+        fields.len()
+    );
 }
 
 #[test]

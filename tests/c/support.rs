@@ -226,7 +226,10 @@ pub fn compile(lang: Lang, sources: &[PathBuf], name: &str, link: Link) -> PathB
 
 /// Run `cmd`, killing it after `limit`; panics on a time-out.
 pub fn run_with_limit(cmd: &mut Command, limit: Duration) -> Output {
+    // cargo's LD_LIBRARY_PATH would override the programs' rpath and could load a stale
+    // libpressio_ml.so from another build; the rpath names the library under test.
     let mut child = cmd
+        .env_remove("LD_LIBRARY_PATH")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

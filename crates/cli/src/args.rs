@@ -41,6 +41,17 @@ pub enum Command {
     Decompress(DecompressArgs),
     /// Benchmark compressors on the shared fields: ratio, PSNR, max error, throughput.
     Bench(crate::bench::BenchArgs),
+    /// Train a learned compressor's model.
+    #[command(subcommand)]
+    Train(TrainCommand),
+}
+
+/// What `train` trains.
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Train an AE-SZ autoencoder (same `-i`/`-d`/`-t` flags as compression) and write the
+    /// model with its manifest.
+    Aesz(pressio_ml_aesz::train_cli::TrainArgs),
 }
 
 /// Arguments of `doc`.

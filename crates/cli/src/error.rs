@@ -38,6 +38,9 @@ pub enum CliError {
     /// Arguments that parse but do not make sense together (or refer to something absent).
     #[error("{0}")]
     Usage(String),
+    /// A training run that failed.
+    #[error("training failed: {0}")]
+    Train(String),
     /// Input data that cannot be used as described.
     #[error("{0}")]
     Input(String),

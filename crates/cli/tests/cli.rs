@@ -518,3 +518,79 @@ fn tiny_bench_on_a_shared_field() {
     assert!(csv.contains("wrf_python/T2_4x48x48.f32"));
     assert!(t.join("bench.png").is_file() && t.join("results.md").is_file());
 }
+
+/// `pressio-ml train aesz` writes a model and its manifest, and `aesz` compresses with it by
+/// path within the bound.
+#[test]
+fn train_aesz_writes_a_usable_model() {
+    let t = TempDir::new("train");
+    let input = t.join("field.f32");
+    let values: Vec<f32> = (0..64 * 64 * 4)
+        .map(|i| {
+            let (x, y) = ((i % 64) as f32, ((i / 64) % 64) as f32);
+            (0.1 * x).sin() * (0.07 * y).cos() * 5.0 + 0.02 * (i / 4096) as f32
+        })
+        .collect();
+    write_f32(&input, &values);
+    let input_s = input.display().to_string();
+    let out_s = t.path().display().to_string();
+    run(&[
+        "train",
+        "aesz",
+        "-i",
+        &input_s,
+        "-t",
+        "float",
+        "-d",
+        "64",
+        "-d",
+        "64",
+        "-d",
+        "4",
+        "--block",
+        "16x16",
+        "--latent",
+        "4",
+        "--channels",
+        "4,8",
+        "--epochs",
+        "1",
+        "--name",
+        "tiny",
+        "--out",
+        &out_s,
+    ])
+    .ok();
+    let model = t.join("tiny.json");
+    assert!(model.exists() && t.join("tiny.safetensors").exists());
+    let r = run(&[
+        "-i",
+        &input_s,
+        "-t",
+        "float",
+        "-d",
+        "64",
+        "-d",
+        "64",
+        "-d",
+        "4",
+        "-b",
+        "compressor=aesz",
+        "-o",
+        &format!("aesz:model={}", model.display()),
+        "-o",
+        "abs=1e-2",
+        "-m",
+        "error_stat",
+        "-M",
+        "all",
+    ])
+    .ok();
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("error_stat:max_error<double> = "))
+        .expect("max error printed");
+    let err: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(err <= 1e-2, "{line}");
+}

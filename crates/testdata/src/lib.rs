@@ -5,6 +5,8 @@
 //! File names encode the C-order shape (`ncep06_T_17x64x128.f32`: the last extent varies
 //! fastest), so dims are the reversed shape (`[128, 64, 17]`).
 
+pub mod plugin_suite;
+
 use pressio_ml_core::{Data, Element};
 use std::path::{Path, PathBuf};
 
@@ -76,25 +78,41 @@ pub fn fields() -> Vec<Field> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut groups: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().flatten().collect();
+    let mut groups: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
     groups.sort_by_key(|e| e.path());
     for g in groups {
         let gp = g.path();
         if !gp.is_dir() {
             continue;
         }
-        let mut files: Vec<_> = std::fs::read_dir(&gp).into_iter().flatten().flatten().collect();
+        let mut files: Vec<_> = std::fs::read_dir(&gp)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .collect();
         files.sort_by_key(|e| e.path());
         for f in files {
             let p = f.path();
             if p.extension().and_then(|e| e.to_str()) != Some("f32") {
                 continue;
             }
-            let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+            let stem = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string();
             if let Some(dims) = dims_from_name(&stem) {
                 out.push(Field {
                     name: stem,
-                    group: gp.file_name().and_then(|s| s.to_str()).unwrap_or_default().into(),
+                    group: gp
+                        .file_name()
+                        .and_then(|s| s.to_str())
+                        .unwrap_or_default()
+                        .into(),
                     path: p,
                     dims,
                 });
@@ -147,7 +165,10 @@ mod tests {
 
     #[test]
     fn names_give_fastest_first_dims() {
-        assert_eq!(dims_from_name("ncep06_T_17x64x128"), Some(vec![128, 64, 17]));
+        assert_eq!(
+            dims_from_name("ncep06_T_17x64x128"),
+            Some(vec![128, 64, 17])
+        );
         assert_eq!(dims_from_name("field999_999x999"), Some(vec![999, 999]));
         assert_eq!(dims_from_name("nodims"), None);
     }
@@ -155,7 +176,10 @@ mod tests {
     #[test]
     fn errors_in_f64() {
         assert_eq!(max_abs_error(&[1.0f32, f32::NAN], &[1.5, f32::NAN]), 0.5);
-        assert_eq!(max_abs_error(&[1.0f32, f32::NAN], &[1.5, 0.0]), f64::INFINITY);
+        assert_eq!(
+            max_abs_error(&[1.0f32, f32::NAN], &[1.5, 0.0]),
+            f64::INFINITY
+        );
         assert_eq!(max_abs_error(&[1.0f32], &[f32::NAN]), f64::INFINITY);
         assert_eq!(value_range(&[1.0f64, -2.0, f64::INFINITY]), 3.0);
     }

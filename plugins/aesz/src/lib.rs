@@ -75,6 +75,7 @@
 pub mod codec;
 pub mod model;
 pub mod train;
+pub mod train_cli;
 
 use codec::{AeszCodec, BodyStats, Head, SelectionRule, Settings, BLOCK_1D, TAG_HEAD};
 use model::LoadedModel;
