@@ -51,7 +51,7 @@ pub enum Command {
 pub enum TrainCommand {
     /// Train an AE-SZ autoencoder (same `-i`/`-d`/`-t` flags as compression) and write the
     /// model with its manifest.
-    Aesz(pressio_ml_aesz::train_cli::TrainArgs),
+    Aesz(Box<pressio_ml_aesz::train_cli::TrainArgs>),
 }
 
 /// Arguments of `doc`.

@@ -35,7 +35,7 @@ pub fn run(registry: &Registry, cli: &Cli, out: &mut dyn Write) -> CliResult<()>
         Some(Command::Decompress(d)) => stream::run_decompress(registry, d, out),
         Some(Command::Bench(b)) => bench::run_bench(registry, b, out),
         Some(Command::Train(args::TrainCommand::Aesz(t))) => {
-            pressio_ml_aesz::train_cli::run(t.clone()).map_err(CliError::Train)
+            pressio_ml_aesz::train_cli::run((**t).clone()).map_err(CliError::Train)
         }
     }
 }
