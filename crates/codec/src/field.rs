@@ -18,7 +18,9 @@
 use crate::bytes::{ByteReader, ByteWriter};
 use crate::container::{write_stream, ParsedStream, Section, StreamHeader, Tag};
 use crate::lossless;
-use pressio_ml_core::{BoundSpec, DType, Data, Element, PressioError, Result, Version};
+use pressio_ml_core::{
+    BoundSpec, DType, Data, Element, OptionType, Options, PressioError, Result, Version,
+};
 
 /// Section holding the positions and bits of non-finite values.
 pub const TAG_NONFINITE: Tag = Tag(*b"NFIN");
@@ -156,6 +158,31 @@ pub struct FieldStats {
     pub lossless: bool,
     /// The resolved absolute bound.
     pub abs_bound: f64,
+}
+
+impl FieldStats {
+    /// The envelope's results under `prefix`, as a plugin's `metrics_results`:
+    /// `<prefix>:nonfinite` and `<prefix>:patched` (uint64), `<prefix>:lossless` (int32) and
+    /// `<prefix>:abs_bound` (double); typed placeholders before the first compression.
+    pub fn results(stats: Option<&FieldStats>, prefix: &str) -> Options {
+        let key = |k: &str| format!("{prefix}:{k}");
+        let mut o = Options::new();
+        match stats {
+            Some(s) => {
+                o.set(key("nonfinite"), s.nonfinite as u64);
+                o.set(key("patched"), s.patched as u64);
+                o.set(key("lossless"), s.lossless as i32);
+                o.set(key("abs_bound"), s.abs_bound);
+            }
+            None => {
+                o.set_type(key("nonfinite"), OptionType::U64);
+                o.set_type(key("patched"), OptionType::U64);
+                o.set_type(key("lossless"), OptionType::I32);
+                o.set_type(key("abs_bound"), OptionType::F64);
+            }
+        }
+        o
+    }
 }
 
 /// Dims with extents of 1 dropped; `[1]` when nothing is left.

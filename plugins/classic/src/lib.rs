@@ -31,9 +31,8 @@ use body::{Choice, ClassicCodec, Direction, Predictor, Settings};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_codec::interp::InterpKind;
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, Data, OptionType,
-    Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety,
-    Version,
+    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, Data, Options,
+    PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Version,
 };
 
 /// Registry id and option prefix.
@@ -456,22 +455,7 @@ impl CompressorPlugin for Classic {
     }
 
     fn metrics_results(&self) -> Options {
-        let mut o = Options::new();
-        match &self.last {
-            Some(s) => {
-                o.set(RESULT_NONFINITE, s.nonfinite as u64);
-                o.set(RESULT_PATCHED, s.patched as u64);
-                o.set(RESULT_LOSSLESS, s.lossless as i32);
-                o.set(RESULT_ABS, s.abs_bound);
-            }
-            None => {
-                o.set_type(RESULT_NONFINITE, OptionType::U64);
-                o.set_type(RESULT_PATCHED, OptionType::U64);
-                o.set_type(RESULT_LOSSLESS, OptionType::I32);
-                o.set_type(RESULT_ABS, OptionType::F64);
-            }
-        }
-        o
+        field::FieldStats::results(self.last.as_ref(), "classic")
     }
 
     fn clone_plugin(&self) -> Box<dyn CompressorPlugin> {

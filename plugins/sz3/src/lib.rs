@@ -54,9 +54,8 @@ pub mod codec;
 use codec::{Algorithm, Settings, Sz3Codec};
 use pressio_ml_codec::field::{self, finite_range, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundSpec, CompressorPlugin, DType, Data, OptionType, OptionValue,
-    Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value,
-    Version,
+    keys, plugin_configuration, BoundSpec, CompressorPlugin, DType, Data, OptionValue, Options,
+    PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value, Version,
 };
 
 /// Registry id and option prefix.
@@ -553,22 +552,7 @@ impl CompressorPlugin for Sz3 {
     }
 
     fn metrics_results(&self) -> Options {
-        let mut o = Options::new();
-        match &self.last {
-            Some(s) => {
-                o.set(RESULT_NONFINITE, s.nonfinite as u64);
-                o.set(RESULT_PATCHED, s.patched as u64);
-                o.set(RESULT_LOSSLESS, s.lossless as i32);
-                o.set(RESULT_ABS, s.abs_bound);
-            }
-            None => {
-                o.set_type(RESULT_NONFINITE, OptionType::U64);
-                o.set_type(RESULT_PATCHED, OptionType::U64);
-                o.set_type(RESULT_LOSSLESS, OptionType::I32);
-                o.set_type(RESULT_ABS, OptionType::F64);
-            }
-        }
-        o
+        field::FieldStats::results(self.last.as_ref(), "sz3")
     }
 
     fn clone_plugin(&self) -> Box<dyn CompressorPlugin> {

@@ -538,22 +538,7 @@ impl CompressorPlugin for Zfp {
     }
 
     fn metrics_results(&self) -> Options {
-        let mut o = Options::new();
-        match &self.last {
-            Some(s) => {
-                o.set(RESULT_NONFINITE, s.nonfinite as u64);
-                o.set(RESULT_PATCHED, s.patched as u64);
-                o.set(RESULT_LOSSLESS, s.lossless as i32);
-                o.set(RESULT_ABS, s.abs_bound);
-            }
-            None => {
-                o.set_type(RESULT_NONFINITE, OptionType::U64);
-                o.set_type(RESULT_PATCHED, OptionType::U64);
-                o.set_type(RESULT_LOSSLESS, OptionType::I32);
-                o.set_type(RESULT_ABS, OptionType::F64);
-            }
-        }
-        o
+        field::FieldStats::results(self.last.as_ref(), "zfp")
     }
 
     fn clone_plugin(&self) -> Box<dyn CompressorPlugin> {
