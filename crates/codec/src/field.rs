@@ -15,9 +15,10 @@
 //! * the versioned, checksummed container, so that corrupt streams and streams of another plugin,
 //!   version or model are refused before the body sees a byte.
 
-use crate::bytes::{ByteReader, ByteWriter};
+use crate::bytes::ByteWriter;
 use crate::container::{write_stream, ParsedStream, Section, StreamHeader, Tag};
 use crate::lossless;
+use crate::points::{decode_points, encode_points};
 use pressio_ml_core::{
     BoundSpec, DType, Data, Element, OptionType, Options, PressioError, Result, Version,
 };
@@ -207,44 +208,6 @@ pub fn finite_range<T: Float>(values: &[T]) -> Option<(f64, f64)> {
         }
     }
     (lo <= hi).then_some((lo, hi))
-}
-
-/// Encode `(index, value)` pairs exactly: delta-coded indices and raw bits, zstd'ed.
-fn encode_points<T: Float>(points: &[(usize, T)]) -> Result<Vec<u8>> {
-    let mut w = ByteWriter::with_capacity(points.len() * (T::BYTES + 2) + 8);
-    w.put_varint(points.len() as u64);
-    let mut prev = 0usize;
-    for &(i, v) in points {
-        w.put_varint((i - prev) as u64);
-        prev = i;
-        let bits = v.to_bits_u64();
-        w.put_bytes(&bits.to_le_bytes()[..T::BYTES]);
-    }
-    lossless::compress(w.as_slice(), lossless::DEFAULT_LEVEL)
-}
-
-/// Decode pairs written by [`encode_points`]; indices must be increasing and below `n`.
-fn decode_points<T: Float>(bytes: &[u8], n: usize) -> Result<Vec<(usize, T)>> {
-    let raw = lossless::decompress(bytes, n.saturating_mul(T::BYTES + 10).saturating_add(10))?;
-    let mut r = ByteReader::new(&raw, "point list");
-    let count = r.varint_usize(n)?;
-    let mut out = Vec::with_capacity(count);
-    let mut idx = 0usize;
-    for k in 0..count {
-        let delta = r.varint_usize(n)?;
-        if k > 0 && delta == 0 {
-            return Err(PressioError::corrupt("point list: repeated index"));
-        }
-        idx = idx
-            .checked_add(delta)
-            .filter(|&i| i < n)
-            .ok_or_else(|| PressioError::corrupt("point list: index out of range"))?;
-        let mut b = [0u8; 8];
-        b[..T::BYTES].copy_from_slice(r.bytes(T::BYTES)?);
-        out.push((idx, T::from_bits_u64(u64::from_le_bytes(b))));
-    }
-    r.finish()?;
-    Ok(out)
 }
 
 fn raw_section<T: Float>(values: &[T]) -> Result<Section> {
@@ -455,6 +418,7 @@ pub fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bytes::ByteReader;
 
     /// A deliberately bad body: rounds to a grid of 3*abs, so verification must patch.
     struct Coarse;

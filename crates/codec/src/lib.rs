@@ -3,6 +3,7 @@
 //! * [`bytes`]: bounds-checked little-endian readers and writers;
 //! * [`lossless`]: the zstd backend;
 //! * [`container`]: the versioned, checksummed stream container;
+//! * [`points`]: exact point lists and index lists (delta-coded, zstd'ed);
 //! * [`field`]: the float-field envelope every compressor goes through (bound resolution,
 //!   NaN/Inf passthrough, lossless fallback, bound verification patches);
 //! * [`quantizer`]: SZ3-semantics linear quantizer and dual quantization;
@@ -17,4 +18,5 @@ pub mod huffman;
 pub mod interp;
 pub mod lorenzo;
 pub mod lossless;
+pub mod points;
 pub mod quantizer;

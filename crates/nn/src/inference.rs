@@ -109,6 +109,22 @@ pub fn inference<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
     f()
 }
 
+/// Run `f` as a training session under the same process-wide lock as [`inference`], with
+/// `threads` intra-op threads (restored afterwards) and deterministic algorithms in warn-only
+/// mode (some CUDA backward kernels have no deterministic version). Compression-time training
+/// (GWLZ) uses it so that its thread settings never race with an inference elsewhere; `f` may
+/// fan work out to other threads, which then see the same global settings.
+pub fn training<R>(threads: usize, f: impl FnOnce() -> Result<R>) -> Result<R> {
+    init_runtime();
+    let _lock = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    set_deterministic(false);
+    let _restore = Restore {
+        previous: tch::get_num_threads(),
+    };
+    set_threads(threads);
+    f()
+}
+
 /// A float tensor of shape `shape` from `values` on `device`.
 pub fn tensor_from_f32(values: &[f32], shape: &[i64], device: Device) -> Result<Tensor> {
     let numel: i64 = shape.iter().product();

@@ -25,7 +25,7 @@ pub mod layers;
 pub mod model;
 
 pub use device::{DeviceKind, DeviceSpec};
-pub use inference::{inference, prediction_checksum, run_batched, INFERENCE_THREADS};
+pub use inference::{inference, prediction_checksum, run_batched, training, INFERENCE_THREADS};
 pub use model::{Manifest, ModelFiles};
 
 use pressio_ml_core::PressioError;

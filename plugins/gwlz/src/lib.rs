@@ -1,0 +1,670 @@
+//! `gwlz`: GWLZ (Jia et al., FlexScience 2024) for pressio-ml, a meta-compressor that raises the
+//! quality of any registered compressor's output with tiny CNN "enhancers" trained at
+//! compression time, one per value group, and shipped in the stream, while keeping the error
+//! bound.
+//!
+//! # Pipeline
+//!
+//! 1. The field envelope resolves `pressio:abs` / `pressio:rel` to an absolute bound `e`,
+//!    passes NaN/Inf through exactly and stores constant fields losslessly.
+//! 2. The inner compressor (`gwlz:compressor`, default `sz3`, with its own options) compresses
+//!    the field with `pressio:abs = e` and decompresses it: `X'`.
+//! 3. The number of groups and hidden channels is adapted (see [`plan`]) so that the weights
+//!    stay below `gwlz:max_overhead` times the inner stream.
+//! 4. The finite values of `X'` are split into `gwlz:groups` value-range groups (quantiles by
+//!    default; the n+1 boundaries are stored). Each group's network learns the residual
+//!    `R = X - X'` divided by the group's largest `|R|` (capped at `e`, stored as f32) from
+//!    the 5x5 neighbourhood of `X'` in the point's 2-D slice, out-of-group entries set to 0
+//!    (see [`features`], [`enhancer`]).
+//! 5. Decompression runs the inner decompressor, the same grouping and the networks, and adds
+//!    the predicted residual, clamped to the group's scale.
+//!
+//! # Keeping the bound (`gwlz:strict`, default on)
+//!
+//! The paper does not keep the bound after enhancement. Here the encoder checks every enhanced
+//! point with a slack of `e/64` for decoder-side differences (see [`strict`]); points that fail
+//! keep `X'` and their indices are stored, and points where even `X'` breaks the bound (an inner
+//! compressor that overshoots) are stored exactly. A model that does not lower its group's
+//! squared error after this is dropped. `gwlz:strict = false` is the paper's behaviour: every
+//! point is enhanced, and the error is at most `e` plus the group's residual scale (<= `2e`).
+//!
+//! # Determinism
+//!
+//! Training initialises weights and orders samples from seeded ChaCha streams, with one
+//! libtorch thread per group; `pressio:nthreads` groups train at once. Streams are therefore
+//! byte-identical for every thread count (unless `gwlz:time_budget` cuts training short).
+//! Inference runs under `pressio-ml-nn`'s deterministic lock in fixed batches; strict mode
+//! does not need bit-identical predictions, only ones within the slack.
+
+#![warn(missing_docs)]
+
+pub mod codec;
+pub mod enhancer;
+pub mod features;
+pub mod grouping;
+pub mod plan;
+pub mod strict;
+
+use codec::{GwlzCodec, RunStats, Settings, MAX_CHANNELS, MAX_GROUPS};
+use grouping::Grouping;
+use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
+use pressio_ml_core::{
+    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, Data, Options,
+    PressioError, Registry, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value,
+    Version,
+};
+use pressio_ml_nn::DeviceSpec;
+
+/// Registry id and option prefix.
+pub const ID: &str = "gwlz";
+/// Plugin (and stream) version.
+pub const VERSION: Version = Version::new(0, 1, 0);
+/// The default bound when the user sets none.
+pub const DEFAULT_BOUND: BoundSpec = BoundSpec::Rel(1e-3);
+/// The default inner compressor.
+pub const DEFAULT_INNER: &str = "sz3";
+
+/// `gwlz:compressor`: id of the inner compressor.
+pub const KEY_COMPRESSOR: &str = "gwlz:compressor";
+/// `gwlz:groups`.
+pub const KEY_GROUPS: &str = "gwlz:groups";
+/// `gwlz:grouping`.
+pub const KEY_GROUPING: &str = "gwlz:grouping";
+/// `gwlz:channels`.
+pub const KEY_CHANNELS: &str = "gwlz:channels";
+/// `gwlz:epochs`.
+pub const KEY_EPOCHS: &str = "gwlz:epochs";
+/// `gwlz:batch_size`.
+pub const KEY_BATCH: &str = "gwlz:batch_size";
+/// `gwlz:learning_rate`.
+pub const KEY_LR: &str = "gwlz:learning_rate";
+/// `gwlz:max_samples`.
+pub const KEY_MAX_SAMPLES: &str = "gwlz:max_samples";
+/// `gwlz:time_budget`.
+pub const KEY_TIME_BUDGET: &str = "gwlz:time_budget";
+/// `gwlz:max_overhead`.
+pub const KEY_MAX_OVERHEAD: &str = "gwlz:max_overhead";
+/// `gwlz:strict`.
+pub const KEY_STRICT: &str = "gwlz:strict";
+/// `gwlz:mask`.
+pub const KEY_MASK: &str = "gwlz:mask";
+/// `gwlz:seed`.
+pub const KEY_SEED: &str = "gwlz:seed";
+/// `gwlz:device`.
+pub const KEY_DEVICE: &str = "gwlz:device";
+
+/// The user-settable state.
+#[derive(Debug, Clone)]
+struct Config {
+    bound: BoundOptions,
+    threads: ThreadOptions,
+    inner: String,
+    groups: u32,
+    grouping: Grouping,
+    channels: u32,
+    epochs: u32,
+    batch: u32,
+    lr: f64,
+    max_samples: u32,
+    time_budget: f64,
+    max_overhead: f64,
+    strict: bool,
+    mask: bool,
+    seed: u64,
+    device: DeviceSpec,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bound: BoundOptions::new(Some(DEFAULT_BOUND)),
+            threads: ThreadOptions::default(),
+            inner: DEFAULT_INNER.into(),
+            groups: 20,
+            grouping: Grouping::Quantile,
+            channels: 9,
+            epochs: 8,
+            batch: 256,
+            lr: 1e-2,
+            max_samples: 4096,
+            time_budget: 20.0,
+            max_overhead: 0.1,
+            strict: true,
+            mask: true,
+            seed: 0,
+            device: DeviceSpec::Auto,
+        }
+    }
+}
+
+fn in_range<T: PartialOrd + std::fmt::Display + Copy>(key: &str, v: T, lo: T, hi: T) -> Result<T> {
+    if v >= lo && v <= hi {
+        Ok(v)
+    } else {
+        Err(PressioError::invalid_option(
+            key,
+            format!("{v} is outside [{lo}, {hi}]"),
+        ))
+    }
+}
+
+impl Config {
+    fn applied(&self, o: &Options) -> Result<Config> {
+        let mut c = self.clone();
+        c.bound.apply(o)?;
+        c.threads.apply(o)?;
+        if let Some(v) = o.get_typed::<String>(KEY_COMPRESSOR)? {
+            c.inner = v.trim().to_string();
+        }
+        if let Some(v) = o.get_typed::<u32>(KEY_GROUPS)? {
+            c.groups = in_range(KEY_GROUPS, v, 1, MAX_GROUPS as u32)?;
+        }
+        if let Some(v) = o.get_typed::<String>(KEY_GROUPING)? {
+            c.grouping = Grouping::parse(&v).ok_or_else(|| {
+                PressioError::invalid_option(
+                    KEY_GROUPING,
+                    format!("`{v}` is not quantile or uniform"),
+                )
+            })?;
+        }
+        if let Some(v) = o.get_typed::<u32>(KEY_CHANNELS)? {
+            c.channels = in_range(KEY_CHANNELS, v, 1, MAX_CHANNELS as u32)?;
+        }
+        if let Some(v) = o.get_typed::<u32>(KEY_EPOCHS)? {
+            c.epochs = in_range(KEY_EPOCHS, v, 1, 100_000)?;
+        }
+        if let Some(v) = o.get_typed::<u32>(KEY_BATCH)? {
+            c.batch = in_range(KEY_BATCH, v, 2, 1 << 20)?;
+        }
+        if let Some(v) = o.get_typed::<f64>(KEY_LR)? {
+            if !(v.is_finite() && v > 0.0 && v <= 10.0) {
+                return Err(PressioError::invalid_option(KEY_LR, "must be in (0, 10]"));
+            }
+            c.lr = v;
+        }
+        if let Some(v) = o.get_typed::<u32>(KEY_MAX_SAMPLES)? {
+            c.max_samples = in_range(KEY_MAX_SAMPLES, v, 16, 1 << 26)?;
+        }
+        if let Some(v) = o.get_typed::<f64>(KEY_TIME_BUDGET)? {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(PressioError::invalid_option(
+                    KEY_TIME_BUDGET,
+                    "must be a finite number of seconds >= 0",
+                ));
+            }
+            c.time_budget = v;
+        }
+        if let Some(v) = o.get_typed::<f64>(KEY_MAX_OVERHEAD)? {
+            if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
+                return Err(PressioError::invalid_option(
+                    KEY_MAX_OVERHEAD,
+                    "must be in [0, 10]",
+                ));
+            }
+            c.max_overhead = v;
+        }
+        if let Some(v) = o.get_typed::<bool>(KEY_STRICT)? {
+            c.strict = v;
+        }
+        if let Some(v) = o.get_typed::<bool>(KEY_MASK)? {
+            c.mask = v;
+        }
+        if let Some(v) = o.get_typed::<u64>(KEY_SEED)? {
+            c.seed = v;
+        }
+        if let Some(v) = o.get_typed::<String>(KEY_DEVICE)? {
+            c.device = DeviceSpec::parse(KEY_DEVICE, &v)?;
+        }
+        Ok(c)
+    }
+}
+
+/// The `gwlz` meta-compressor.
+pub struct Gwlz {
+    registry: Registry,
+    config: Config,
+    inner: Option<Box<dyn CompressorPlugin>>,
+    last: Option<(FieldStats, RunStats)>,
+}
+
+/// Register `gwlz`. Its inner compressors come from the registry it is built into.
+pub fn register(builder: &mut RegistryBuilder) -> Result<()> {
+    builder.compressor(ID, |r| Box::new(Gwlz::new(r.clone())))?;
+    Ok(())
+}
+
+impl Gwlz {
+    /// A `gwlz` over `sz3` (when `registry` has it) with default options.
+    pub fn new(registry: Registry) -> Gwlz {
+        let config = Config::default();
+        let inner = registry.compressor_plugin(DEFAULT_INNER).ok().map(|mut i| {
+            // The inner compressor starts from gwlz's bound, not its own default.
+            let _ = i.set_options(&Gwlz::inner_view(&Options::new(), config.bound.spec()));
+            i
+        });
+        Gwlz {
+            registry,
+            inner,
+            config,
+            last: None,
+        }
+    }
+
+    fn make_inner(&self, id: &str) -> Result<Box<dyn CompressorPlugin>> {
+        if id == ID {
+            return Err(PressioError::invalid_option(
+                KEY_COMPRESSOR,
+                "gwlz cannot wrap itself",
+            ));
+        }
+        if !self.registry.has_compressor(id) {
+            return Err(PressioError::invalid_option(
+                KEY_COMPRESSOR,
+                format!(
+                    "`{id}` is not a registered compressor (registered: {})",
+                    self.registry.compressor_ids().join(", ")
+                ),
+            ));
+        }
+        self.registry.compressor_plugin(id)
+    }
+
+    /// `options` as the inner compressor should see them: the generic bound keys replaced by
+    /// `gwlz`'s own bound (one key), so the two never disagree about the mode.
+    fn inner_view(options: &Options, bound: Option<BoundSpec>) -> Options {
+        let mut o = options.clone();
+        o.remove(keys::ABS);
+        o.remove(keys::REL);
+        match bound {
+            Some(BoundSpec::Abs(a)) => o.set(keys::ABS, a),
+            Some(BoundSpec::Rel(r)) => o.set(keys::REL, r),
+            None => {}
+        }
+        o
+    }
+
+    fn settings(&self) -> Result<Settings> {
+        let c = &self.config;
+        Ok(Settings {
+            groups: c.groups as usize,
+            grouping: c.grouping,
+            channels: c.channels as usize,
+            epochs: c.epochs,
+            batch: c.batch as usize,
+            lr: c.lr,
+            max_samples: c.max_samples as usize,
+            time_budget: c.time_budget,
+            max_overhead: c.max_overhead,
+            strict: c.strict,
+            mask: c.mask,
+            seed: c.seed,
+            nthreads: c.threads.nthreads(),
+            device: c.device.resolve()?,
+        })
+    }
+}
+
+/// Keys of an inner plugin's options or documentation that `gwlz` passes through (everything
+/// but the generic `pressio:` keys, which `gwlz` declares itself).
+fn inner_entries(o: &Options) -> Options {
+    let mut out = Options::new();
+    for (k, v) in o.iter() {
+        if !k.starts_with("pressio:") {
+            out.insert_option(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+impl CompressorPlugin for Gwlz {
+    fn id(&self) -> &str {
+        ID
+    }
+
+    fn prefix(&self) -> &str {
+        ID
+    }
+
+    fn version(&self) -> Version {
+        VERSION
+    }
+
+    fn options(&self) -> Options {
+        let c = &self.config;
+        let mut o = Options::new();
+        c.bound.declare(&mut o);
+        c.threads.declare(&mut o);
+        o.set(KEY_COMPRESSOR, c.inner.as_str());
+        o.set(KEY_GROUPS, c.groups);
+        o.set(KEY_GROUPING, c.grouping.name());
+        o.set(KEY_CHANNELS, c.channels);
+        o.set(KEY_EPOCHS, c.epochs);
+        o.set(KEY_BATCH, c.batch);
+        o.set(KEY_LR, c.lr);
+        o.set(KEY_MAX_SAMPLES, c.max_samples);
+        o.set(KEY_TIME_BUDGET, c.time_budget);
+        o.set(KEY_MAX_OVERHEAD, c.max_overhead);
+        o.set(KEY_STRICT, c.strict);
+        o.set(KEY_MASK, c.mask);
+        o.set(KEY_SEED, c.seed);
+        o.set(KEY_DEVICE, c.device.name());
+        if let Some(inner) = &self.inner {
+            o.merge(&inner_entries(&inner.options()));
+        }
+        o
+    }
+
+    fn set_options(&mut self, options: &Options) -> Result<()> {
+        let config = self.config.applied(options)?;
+        let options = &Gwlz::inner_view(options, config.bound.spec());
+        let mut inner = if config.inner != self.config.inner || self.inner.is_none() {
+            Some(self.make_inner(&config.inner)?)
+        } else {
+            None
+        };
+        match (&mut inner, &mut self.inner) {
+            (Some(fresh), _) => fresh.set_options(options)?,
+            (None, Some(current)) => current.check_options(options)?,
+            (None, None) => {}
+        }
+        if let Some(fresh) = inner {
+            self.inner = Some(fresh);
+        } else if let Some(current) = &mut self.inner {
+            current.set_options(options)?;
+        }
+        self.config = config;
+        Ok(())
+    }
+
+    fn check_options(&self, options: &Options) -> Result<()> {
+        let config = self.config.applied(options)?;
+        let options = &Gwlz::inner_view(options, config.bound.spec());
+        if config.inner != self.config.inner || self.inner.is_none() {
+            self.make_inner(&config.inner)?.check_options(options)
+        } else {
+            self.inner
+                .as_ref()
+                .map_or(Ok(()), |i| i.check_options(options))
+        }
+    }
+
+    fn configuration(&self) -> Options {
+        let inner_cfg = self.inner.as_ref().map(|i| i.configuration());
+        let inner_safety = inner_cfg
+            .as_ref()
+            .and_then(|c| match c.value(keys::THREAD_SAFE) {
+                Some(Value::ThreadSafety(t)) => Some(*t),
+                _ => None,
+            })
+            .unwrap_or(ThreadSafety::Multiple);
+        let mut o = plugin_configuration(
+            inner_safety.min(ThreadSafety::Multiple),
+            Stability::Experimental,
+            &[
+                keys::ABS,
+                keys::REL,
+                KEY_GROUPS,
+                KEY_GROUPING,
+                KEY_CHANNELS,
+                KEY_EPOCHS,
+                KEY_MAX_OVERHEAD,
+                KEY_STRICT,
+                KEY_MASK,
+                KEY_COMPRESSOR,
+            ],
+            &[KEY_SEED, KEY_LR, KEY_BATCH, KEY_MAX_SAMPLES],
+            &[keys::NTHREADS, KEY_DEVICE, KEY_TIME_BUDGET],
+        );
+        let strs = |v: &[&str]| Value::Strings(v.iter().map(|s| s.to_string()).collect());
+        o.set(
+            keys::HIGHLEVEL,
+            strs(&[
+                keys::ABS,
+                keys::REL,
+                KEY_COMPRESSOR,
+                KEY_GROUPS,
+                KEY_STRICT,
+                KEY_DEVICE,
+                keys::NTHREADS,
+            ]),
+        );
+        o.set("gwlz:dtypes", strs(&["float", "double"]));
+        o.set("gwlz:slack_fraction", strict::SLACK_FRACTION);
+        o.set("gwlz:max_groups", MAX_GROUPS as u32);
+        if let Some(c) = inner_cfg {
+            o.merge(&inner_entries(&c));
+        }
+        o
+    }
+
+    fn documentation(&self) -> Options {
+        let mut d = Options::new();
+        d.set(
+            keys::DESCRIPTION,
+            "GWLZ (Jia et al., FlexScience 2024): a meta-compressor that runs an inner \
+             compressor (gwlz:compressor) and then improves its output with tiny CNN enhancers \
+             (Conv3x3(1->c)+BatchNorm+ReLU+Conv3x3(c->1), 190 parameters at c=9) trained at \
+             compression time, one per value-range group of the decompressed data, to predict \
+             the residual from each point's 5x5 neighbourhood in its 2-D slice (out-of-group \
+             neighbours set to 0); the fp32 weights, folded with BatchNorm, go into the stream. \
+             The group count and channels shrink so the weights stay below gwlz:max_overhead \
+             of the inner stream. With gwlz:strict (default) every output value is within the \
+             bound: enhanced values the encoder cannot prove within the bound, with a slack of \
+             abs/64 for decoder-side rounding differences, keep the inner value (their indices \
+             are stored), and values the inner compressor left outside the bound are stored \
+             exactly. float and double, 1-D to n-D (2-D slices of the two fastest dims). \
+             Default bound: pressio:rel = 1e-3.",
+        );
+        BoundOptions::document(&mut d);
+        ThreadOptions::document(&mut d);
+        let mut doc = |k: &str, v: &str| d.set(k, v);
+        doc(
+            KEY_COMPRESSOR,
+            "id of the inner compressor (any registered compressor but gwlz; default sz3). Its \
+             options keep their own prefix and are passed through; pressio:abs and pressio:rel \
+             reach it as the resolved absolute bound.",
+        );
+        doc(
+            KEY_GROUPS,
+            "requested number of value-range groups, one enhancer each (1 to 1024; default 20, \
+             the paper's GWLZ-20). Fewer are used when a group would average under 256 points \
+             or the weights would exceed gwlz:max_overhead.",
+        );
+        doc(
+            KEY_GROUPING,
+            "group boundaries over the decompressed values: quantile (equal counts, default) or \
+             uniform (equal widths); the boundaries are stored in the stream",
+        );
+        doc(
+            KEY_CHANNELS,
+            "hidden channels of each enhancer (1 to 64; default 9, the paper's); shrunk down to \
+             2 before groups are dropped when the weights would exceed gwlz:max_overhead",
+        );
+        doc(
+            KEY_EPOCHS,
+            "training epochs over each group's samples (default 8); training is part of \
+             compression time",
+        );
+        doc(
+            KEY_BATCH,
+            "training minibatch size in samples (default 256)",
+        );
+        doc(
+            KEY_LR,
+            "initial Adam learning rate (default 0.01), halved at each third of the epochs",
+        );
+        doc(
+            KEY_MAX_SAMPLES,
+            "most training samples per group, drawn with the seed (default 4096); inference \
+             always covers every point",
+        );
+        doc(
+            KEY_TIME_BUDGET,
+            "training time budget in seconds for the whole field (default 20; 0: none); \
+             every group trains at least one epoch, and a budget that cuts training short makes \
+             the stream depend on timing",
+        );
+        doc(
+            KEY_MAX_OVERHEAD,
+            "largest size of the weights and group metadata as a fraction of the inner stream \
+             (default 0.1; the paper reports 0.0003 to 0.09); 0 disables enhancement",
+        );
+        doc(
+            KEY_STRICT,
+            "keep the error bound at every point (default true). false: the paper's behaviour, \
+             every point enhanced, error up to the bound plus the group's residual scale \
+             (at most twice the bound)",
+        );
+        doc(
+            KEY_MASK,
+            "set out-of-group neighbours to 0 as the paper does (default true); false feeds \
+             them normalised by the group's range, clamped to [-1, 2]",
+        );
+        doc(
+            KEY_SEED,
+            "seed of weight initialisation and sample order (default 0)",
+        );
+        doc(
+            KEY_DEVICE,
+            "where training and inference run: auto (the first CUDA device if any, else the \
+             CPU), cpu, cuda or cuda:N",
+        );
+        d.set("gwlz:dtypes", "element types gwlz accepts");
+        d.set(
+            "gwlz:slack_fraction",
+            "the decoder-side residual difference strict mode tolerates, as a fraction of the \
+             absolute bound",
+        );
+        d.set("gwlz:max_groups", "largest gwlz:groups");
+        for (k, doc) in [
+            ("gwlz:inner_bytes", "bytes of the inner compressor's stream"),
+            ("gwlz:weight_bytes", "bytes of the enhancers' weights"),
+            (
+                "gwlz:strict_bytes",
+                "bytes of the strict-mode rejection and exact lists",
+            ),
+            ("gwlz:groups_used", "groups after size adaptation"),
+            (
+                "gwlz:channels_used",
+                "hidden channels after size adaptation",
+            ),
+            ("gwlz:models", "groups whose enhancer was kept"),
+            (
+                "gwlz:rejected",
+                "points that kept the inner value in strict mode",
+            ),
+            ("gwlz:exact", "points stored exactly in strict mode"),
+            ("gwlz:epochs_run", "fewest epochs any group trained"),
+            (
+                "gwlz:inner_ms",
+                "inner compression and decompression time in ms",
+            ),
+            ("gwlz:train_ms", "training time in ms"),
+            ("gwlz:enhance_ms", "inference and verification time in ms"),
+            (
+                "gwlz:psnr_gain",
+                "PSNR gain over the inner compressor in dB",
+            ),
+        ] {
+            d.set(k, doc);
+        }
+        if let Some(inner) = &self.inner {
+            d.merge(&inner_entries(&inner.documentation()));
+        }
+        d
+    }
+
+    fn compress(&mut self, input: &Data) -> Result<Data> {
+        if !input.dtype().is_floating() {
+            return Err(PressioError::UnsupportedDType {
+                plugin: ID.into(),
+                dtype: input.dtype().name().into(),
+            });
+        }
+        let bound = self.config.bound.require(ID)?;
+        let settings = self.settings()?;
+        let inner = self.inner.as_deref().ok_or_else(|| {
+            PressioError::invalid_option(
+                KEY_COMPRESSOR,
+                format!("inner compressor `{}` is not registered", self.config.inner),
+            )
+        })?;
+        let mut codec = GwlzCodec {
+            registry: &self.registry,
+            inner: Some(inner),
+            settings: &settings,
+            stats: RunStats::default(),
+        };
+        let params = EncodeParams {
+            plugin_id: ID,
+            version: VERSION,
+            bound,
+            model_name: "",
+            model_hash: &[],
+            verify: false,
+        };
+        let (out, fstats) = field::compress_field(&mut codec, input, &params)?;
+        self.last = Some((fstats, codec.stats));
+        Ok(out)
+    }
+
+    fn decompress(&mut self, input: &Data, _template: &Data) -> Result<Data> {
+        let settings = self.settings()?;
+        let mut codec = GwlzCodec {
+            registry: &self.registry,
+            inner: None,
+            settings: &settings,
+            stats: RunStats::default(),
+        };
+        let params = DecodeParams {
+            plugin_id: ID,
+            version: VERSION,
+            model_hash: None,
+        };
+        field::decompress_field(&mut codec, input, &params)
+    }
+
+    fn metrics_results(&self) -> Options {
+        let mut o = FieldStats::results(self.last.as_ref().map(|l| &l.0), ID);
+        let Some((_, s)) = &self.last else {
+            return o;
+        };
+        let plan = s.plan.unwrap_or(plan::Plan {
+            groups: 0,
+            channels: 0,
+        });
+        o.set("gwlz:inner_bytes", s.inner_bytes as u64);
+        o.set("gwlz:weight_bytes", s.weight_bytes as u64);
+        o.set("gwlz:strict_bytes", s.strict_bytes as u64);
+        o.set("gwlz:groups_used", plan.groups as u32);
+        o.set("gwlz:channels_used", plan.channels as u32);
+        o.set("gwlz:models", s.models as u32);
+        o.set("gwlz:rejected", s.rejected as u64);
+        o.set("gwlz:exact", s.exact as u64);
+        o.set("gwlz:epochs_run", s.epochs_run);
+        o.set("gwlz:inner_ms", s.inner_ms);
+        o.set("gwlz:train_ms", s.train_ms);
+        o.set("gwlz:enhance_ms", s.enhance_ms);
+        let gain = if s.mse_enhanced > 0.0 && s.mse_inner > 0.0 {
+            10.0 * (s.mse_inner / s.mse_enhanced).log10()
+        } else {
+            0.0
+        };
+        o.set("gwlz:psnr_gain", gain);
+        o.merge(&s.inner_results);
+        o
+    }
+
+    fn children(&self) -> Vec<String> {
+        vec![self.config.inner.clone()]
+    }
+
+    fn clone_plugin(&self) -> Box<dyn CompressorPlugin> {
+        Box::new(Gwlz {
+            registry: self.registry.clone(),
+            config: self.config.clone(),
+            inner: self.inner.as_ref().map(|i| i.clone_plugin()),
+            last: None,
+        })
+    }
+}

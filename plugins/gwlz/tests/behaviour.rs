@@ -1,0 +1,457 @@
+//! `gwlz` as a meta-compressor: option pass-through to the inner compressor, refusals of bad
+//! options and streams, constant and non-finite data, both dtypes and 1-D to 4-D shapes, the
+//! non-strict mode's 2e bound, and the strict mode's tolerance of decoder-side differences in
+//! the enhancers' output.
+
+mod common;
+
+use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
+use pressio_ml_codec::container::{write_stream, ParsedStream, Section, Tag};
+use pressio_ml_core::{keys, DType, Data, Options, PressioError};
+use pressio_ml_testdata::max_abs_error;
+
+fn rel_opts(rel: f64) -> Options {
+    Options::new()
+        .with(keys::REL, rel)
+        .with("gwlz:epochs", 3u32)
+        .with("gwlz:time_budget", 0.0)
+}
+
+#[test]
+fn inner_options_pass_through_and_switch_with_the_inner_compressor() {
+    let reg = common::registry();
+    let mut c = reg.compressor("gwlz").unwrap();
+    let o = c.get_options();
+    assert_eq!(o.get_str("gwlz:compressor"), Some("sz3"));
+    assert!(o.contains("gwlz:groups") && o.contains("gwlz:strict"));
+    assert!(
+        o.keys().any(|k| k.starts_with("sz3:")),
+        "sz3 keys are exposed"
+    );
+    let docs = c.get_documentation();
+    for k in o.keys() {
+        assert!(docs.contains(k), "{k} is undocumented");
+    }
+    // Switch to zfp: its keys replace sz3's, and its own options reach it.
+    c.set_options(&Options::new().with("gwlz:compressor", "zfp"))
+        .unwrap();
+    let o = c.get_options();
+    assert!(o.keys().any(|k| k.starts_with("zfp:")));
+    assert!(!o.keys().any(|k| k.starts_with("sz3:")));
+    let children = c.get_configuration();
+    assert_eq!(
+        children.value(keys::CHILDREN),
+        Some(&pressio_ml_core::Value::Strings(vec!["zfp".into()]))
+    );
+    // The generic bound reaches the child: compress a field and check the bound.
+    let input = common::smooth_field(96, 80);
+    c.set_options(&rel_opts(1e-3)).unwrap();
+    let s = common::compress(&mut c, &input);
+    let out = common::decompress(&mut c, &s, &input);
+    let x = input.as_slice::<f32>().unwrap();
+    let range = pressio_ml_testdata::value_range(x);
+    assert!(max_abs_error(x, out.as_slice::<f32>().unwrap()) <= 1e-3 * range);
+    let m = c.get_metrics_results();
+    assert!(m.get_typed::<u64>("gwlz:inner_bytes").unwrap().unwrap() > 0);
+    assert!(
+        m.keys().any(|k| k.starts_with("zfp:")),
+        "inner results are copied"
+    );
+}
+
+#[test]
+fn bad_options_are_refused_with_clear_errors() {
+    let reg = common::registry();
+    let mut c = reg.compressor("gwlz").unwrap();
+    let e = c
+        .set_options(&Options::new().with("gwlz:compressor", "nosuch"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("nosuch") && e.contains("not a registered"),
+        "{e}"
+    );
+    let e = c
+        .set_options(&Options::new().with("gwlz:compressor", "gwlz"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("itself"), "{e}");
+    for bad in [0u32, 1025, u32::MAX] {
+        let e = c
+            .set_options(&Options::new().with("gwlz:groups", bad))
+            .unwrap_err();
+        assert!(matches!(e, PressioError::InvalidOption { .. }), "{e}");
+    }
+    for (k, v) in [
+        ("gwlz:channels", 0u32),
+        ("gwlz:epochs", 0),
+        ("gwlz:batch_size", 1),
+        ("gwlz:max_samples", 3),
+    ] {
+        assert!(
+            c.set_options(&Options::new().with(k, v)).is_err(),
+            "{k}={v}"
+        );
+    }
+    for (k, v) in [
+        ("gwlz:learning_rate", -1.0),
+        ("gwlz:time_budget", f64::NAN),
+        ("gwlz:max_overhead", -0.5),
+    ] {
+        assert!(
+            c.set_options(&Options::new().with(k, v)).is_err(),
+            "{k}={v}"
+        );
+    }
+    assert!(c
+        .set_options(&Options::new().with("gwlz:grouping", "random"))
+        .is_err());
+    assert!(c
+        .set_options(&Options::new().with("gwlz:device", "tpu"))
+        .is_err());
+    // Nothing above changed the state.
+    assert_eq!(c.get_options().get_str("gwlz:compressor"), Some("sz3"));
+    // Integer input is refused.
+    let ints = Data::from_vec(vec![1i32; 64], &[64]).unwrap();
+    let mut out = Data::empty(DType::Byte, &[]);
+    assert!(c.compress(&ints, &mut out).is_err());
+}
+
+#[test]
+fn large_group_counts_adapt_and_keep_the_bound() {
+    let reg = common::registry();
+    let input = common::smooth_field(128, 96);
+    let mut c = common::gwlz(
+        &reg,
+        &rel_opts(1e-2)
+            .with("gwlz:groups", 1024u32)
+            .with("gwlz:max_overhead", 10.0),
+    );
+    let s = common::compress(&mut c, &input);
+    let m = c.get_metrics_results();
+    let used = m.get_typed::<u32>("gwlz:groups_used").unwrap().unwrap();
+    assert!(
+        used <= (128 * 96 / 256) as u32,
+        "{used} groups for 12288 values"
+    );
+    let out = common::decompress(&mut c, &s, &input);
+    let x = input.as_slice::<f32>().unwrap();
+    let range = pressio_ml_testdata::value_range(x);
+    assert!(max_abs_error(x, out.as_slice::<f32>().unwrap()) <= 1e-2 * range);
+}
+
+#[test]
+fn enhancement_raises_psnr_on_a_real_field_within_the_weight_budget() {
+    let reg = common::registry();
+    let field = pressio_ml_testdata::fields()
+        .into_iter()
+        .find(|f| f.name.starts_with("vorticity2d"))
+        .expect("the shared vorticity2d field");
+    let input = field.load();
+    let mut c = common::gwlz(
+        &reg,
+        &Options::new()
+            .with(keys::REL, 1e-2)
+            .with("gwlz:time_budget", 0.0)
+            .with("gwlz:mask", false),
+    );
+    let s = common::compress(&mut c, &input);
+    let m = c.get_metrics_results();
+    let gain = m.get_typed::<f64>("gwlz:psnr_gain").unwrap().unwrap();
+    let inner = m.get_typed::<u64>("gwlz:inner_bytes").unwrap().unwrap();
+    let weights = m.get_typed::<u64>("gwlz:weight_bytes").unwrap().unwrap();
+    assert!(m.get_typed::<u32>("gwlz:models").unwrap().unwrap() > 0);
+    assert!(gain > 0.5, "gain {gain} dB");
+    assert!(
+        weights as f64 <= 0.1 * inner as f64,
+        "{weights} B of weights, inner {inner} B"
+    );
+    // The decoder reproduces the encoder's gain.
+    let out = common::decompress(&mut c, &s, &input);
+    let x = input.as_slice::<f32>().unwrap();
+    let y = out.as_slice::<f32>().unwrap();
+    let mut plain = reg.compressor("sz3").unwrap();
+    plain
+        .set_options(&Options::new().with(keys::REL, 1e-2))
+        .unwrap();
+    let ps = common::compress(&mut plain, &input);
+    let po = common::decompress(&mut plain, &ps, &input);
+    let mse = |a: &[f32]| {
+        x.iter()
+            .zip(a)
+            .map(|(&p, &q)| (p as f64 - q as f64).powi(2))
+            .sum::<f64>()
+    };
+    let measured = 10.0 * (mse(po.as_slice::<f32>().unwrap()) / mse(y)).log10();
+    assert!((measured - gain).abs() < 1e-6, "{measured} vs {gain}");
+}
+
+#[test]
+fn constant_nonfinite_double_and_odd_shapes() {
+    let reg = common::registry();
+    // Constant field: lossless under rel (bound 0), exact under abs.
+    let constant = Data::from_vec(vec![3.5f32; 4096], &[64, 64]).unwrap();
+    for o in [rel_opts(1e-3), Options::new().with(keys::ABS, 0.1)] {
+        let mut c = common::gwlz(&reg, &o);
+        let s = common::compress(&mut c, &constant);
+        let out = common::decompress(&mut c, &s, &constant);
+        assert!(
+            max_abs_error(
+                constant.as_slice::<f32>().unwrap(),
+                out.as_slice::<f32>().unwrap()
+            ) <= 0.1
+        );
+    }
+    // NaN and Inf come back bit-exactly; other values within the bound.
+    let mut v: Vec<f32> = common::smooth_field(64, 64)
+        .as_slice::<f32>()
+        .unwrap()
+        .to_vec();
+    v[5] = f32::NAN;
+    v[100] = f32::INFINITY;
+    v[2000] = f32::NEG_INFINITY;
+    let input = Data::from_vec(v.clone(), &[64, 64]).unwrap();
+    let mut c = common::gwlz(
+        &reg,
+        &Options::new()
+            .with(keys::ABS, 0.01)
+            .with("gwlz:time_budget", 0.0),
+    );
+    let s = common::compress(&mut c, &input);
+    let out = common::decompress(&mut c, &s, &input);
+    let y = out.as_slice::<f32>().unwrap();
+    for (i, (&a, &b)) in v.iter().zip(y).enumerate() {
+        if a.is_finite() {
+            assert!((a as f64 - b as f64).abs() <= 0.01, "value {i}");
+        } else {
+            assert_eq!(a.to_bits(), b.to_bits(), "value {i}");
+        }
+    }
+    // Doubles, 1-D, 3-D, 4-D and a single value.
+    let d: Vec<f64> = (0..6000).map(|i| (i as f64 * 0.01).sin() * 100.0).collect();
+    for dims in [vec![6000], vec![30, 20, 10], vec![10, 10, 6, 10], vec![1]] {
+        let n: usize = dims.iter().product();
+        let input = Data::from_vec(d[..n].to_vec(), &dims).unwrap();
+        let mut c = common::gwlz(
+            &reg,
+            &Options::new()
+                .with(keys::ABS, 0.05)
+                .with("gwlz:epochs", 2u32),
+        );
+        let s = common::compress(&mut c, &input);
+        let out = common::decompress(&mut c, &s, &input);
+        assert_eq!(out.dims(), &dims[..]);
+        assert!(
+            max_abs_error(&d[..n], out.as_slice::<f64>().unwrap()) <= 0.05,
+            "{dims:?}"
+        );
+    }
+}
+
+#[test]
+fn non_strict_mode_stays_within_twice_the_bound() {
+    let reg = common::registry();
+    let input = common::smooth_field(200, 150);
+    let x = input.as_slice::<f32>().unwrap();
+    let range = pressio_ml_testdata::value_range(x);
+    let mut c = common::gwlz(&reg, &rel_opts(1e-3).with("gwlz:strict", false));
+    let s = common::compress(&mut c, &input);
+    let m = c.get_metrics_results();
+    assert_eq!(m.get_typed::<u64>("gwlz:rejected").unwrap(), Some(0));
+    assert_eq!(m.get_typed::<u64>("gwlz:strict_bytes").unwrap(), Some(0));
+    let out = common::decompress(&mut c, &s, &input);
+    assert!(max_abs_error(x, out.as_slice::<f32>().unwrap()) <= 2e-3 * range);
+}
+
+/// Rebuild `stream` with `edit` applied to its sections and a fresh checksum.
+fn resealed(stream: &Data, edit: impl Fn(Tag, &[u8]) -> Option<Vec<u8>>) -> Data {
+    let parsed = ParsedStream::parse(stream.bytes()).unwrap();
+    let sections: Vec<Section> = parsed
+        .sections()
+        .iter()
+        .filter_map(|&(t, b)| edit(t, b).map(|d| Section::new(t, d)))
+        .collect();
+    Data::from_byte_vec(write_stream(&parsed.header, &sections))
+}
+
+#[test]
+fn strict_mode_tolerates_enhancer_outputs_that_differ_in_the_last_bits() {
+    let reg = common::registry();
+    let input = common::smooth_field(256, 192);
+    let x = input.as_slice::<f32>().unwrap();
+    let range = pressio_ml_testdata::value_range(x);
+    let mut c = common::gwlz(&reg, &rel_opts(1e-3).with("gwlz:mask", false));
+    let s = common::compress(&mut c, &input);
+    assert!(
+        c.get_metrics_results()
+            .get_typed::<u32>("gwlz:models")
+            .unwrap()
+            .unwrap()
+            > 0
+    );
+    // Nudge every weight by a few ulps, as another device or libtorch build might compute.
+    for ulps in [1i32, -3, 8, 100] {
+        let nudged = resealed(&s, |t, b| {
+            if &t.0 != b"WGTS" {
+                return Some(b.to_vec());
+            }
+            let mut r = ByteReader::new(b, "weights");
+            let mut w = ByteWriter::new();
+            while r.remaining() > 0 {
+                let v = r.f32().unwrap();
+                w.put_f32(f32::from_bits((v.to_bits() as i32 + ulps) as u32));
+            }
+            Some(w.into_inner())
+        });
+        let out = common::decompress(&mut c, &nudged, &input);
+        let err = max_abs_error(x, out.as_slice::<f32>().unwrap());
+        assert!(err <= 1e-3 * range, "{ulps} ulps: {err:e}");
+    }
+}
+
+#[test]
+fn corrupt_and_forged_streams_are_refused() {
+    let reg = common::registry();
+    let input = common::smooth_field(128, 128);
+    let mut c = common::gwlz(&reg, &rel_opts(1e-3));
+    let s = common::compress(&mut c, &input);
+    let mut out = Data::empty(DType::Float, input.dims());
+    // Truncations and bit flips: the checksum refuses them.
+    for cut in [0, 10, s.num_bytes() / 2, s.num_bytes() - 1] {
+        let t = Data::from_byte_vec(s.bytes()[..cut].to_vec());
+        assert!(c.decompress(&t, &mut out).is_err(), "cut at {cut}");
+    }
+    for pos in (0..s.num_bytes()).step_by(97) {
+        let mut b = s.bytes().to_vec();
+        b[pos] ^= 0x10;
+        assert!(
+            c.decompress(&Data::from_byte_vec(b), &mut out).is_err(),
+            "flip at {pos}"
+        );
+    }
+    // Forged but well-sealed streams.
+    let forged: Vec<(&str, Data)> = vec![
+        (
+            "no weights",
+            resealed(&s, |t, b| (&t.0 != b"WGTS").then(|| b.to_vec())),
+        ),
+        (
+            "short weights",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"WGTS" {
+                    b[..b.len() - 4].to_vec()
+                } else {
+                    b.to_vec()
+                })
+            }),
+        ),
+        (
+            "nan weights",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"WGTS" {
+                    b.chunks(4).flat_map(|_| f32::NAN.to_le_bytes()).collect()
+                } else {
+                    b.to_vec()
+                })
+            }),
+        ),
+        (
+            "no metadata",
+            resealed(&s, |t, b| (&t.0 != b"GWLZ").then(|| b.to_vec())),
+        ),
+        (
+            "bad layout",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"GWLZ" {
+                    let mut v = b.to_vec();
+                    v[0] = 9;
+                    v
+                } else {
+                    b.to_vec()
+                })
+            }),
+        ),
+        (
+            "zero channels",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"GWLZ" {
+                    let mut v = b.to_vec();
+                    v[3..7].copy_from_slice(&0u32.to_le_bytes());
+                    v
+                } else {
+                    b.to_vec()
+                })
+            }),
+        ),
+        (
+            "absurd groups",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"GWLZ" {
+                    let mut v = b.to_vec();
+                    v[7..11].copy_from_slice(&u32::MAX.to_le_bytes());
+                    v
+                } else {
+                    b.to_vec()
+                })
+            }),
+        ),
+        (
+            "unsorted boundaries",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"GWLZ" {
+                    let mut v = b.to_vec();
+                    v[11..19].copy_from_slice(&1e30f64.to_le_bytes());
+                    v
+                } else {
+                    b.to_vec()
+                })
+            }),
+        ),
+        (
+            "unknown inner",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"INNR" {
+                    let mut w = ByteWriter::new();
+                    w.put_str("nosuch");
+                    w.put_bytes(&b[4..]);
+                    w.into_inner()
+                } else {
+                    b.to_vec()
+                })
+            }),
+        ),
+        (
+            "truncated inner",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"INNR" {
+                    b[..b.len() / 2].to_vec()
+                } else {
+                    b.to_vec()
+                })
+            }),
+        ),
+        (
+            "bad rejections",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"REJC" {
+                    vec![1, 2, 3]
+                } else {
+                    b.to_vec()
+                })
+            }),
+        ),
+    ];
+    for (what, f) in forged {
+        if f.bytes() == s.bytes() {
+            assert_eq!(what, "bad rejections", "{what} did not change the stream");
+            continue;
+        }
+        let e = c.decompress(&f, &mut out);
+        assert!(e.is_err(), "{what} was decoded");
+        let msg = e.unwrap_err().to_string();
+        assert!(!msg.contains("panicked"), "{what}: {msg}");
+        if what == "unknown inner" {
+            assert!(msg.contains("nosuch"), "{msg}");
+        }
+    }
+}
