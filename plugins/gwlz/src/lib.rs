@@ -14,8 +14,10 @@
 //! 4. The finite values of `X'` are split into `gwlz:groups` value-range groups (quantiles by
 //!    default; the n+1 boundaries are stored). Each group's network learns the residual
 //!    `R = X - X'` divided by the group's largest `|R|` (capped at `e`, stored as f32) from
-//!    the 5x5 neighbourhood of `X'` in the point's 2-D slice, out-of-group entries set to 0
-//!    (see [`features`], [`enhancer`]).
+//!    the 5x5 neighbourhood of `X'` in the point's 2-D slice (see [`features`],
+//!    [`enhancer`]); only in-group points are trained and predicted. The paper also sets
+//!    out-of-group neighbours to a placeholder 0 (`gwlz:mask = true`); the default feeds them
+//!    instead, which gains several times more PSNR on the shared fields.
 //! 5. Decompression runs the inner decompressor, the same grouping and the networks, and adds
 //!    the predicted residual, clamped to the group's scale.
 //!
@@ -130,7 +132,7 @@ impl Default for Config {
             time_budget: 20.0,
             max_overhead: 0.1,
             strict: true,
-            mask: true,
+            mask: false,
             seed: 0,
             device: DeviceSpec::Auto,
         }
@@ -446,7 +448,7 @@ impl CompressorPlugin for Gwlz {
              (Conv3x3(1->c)+BatchNorm+ReLU+Conv3x3(c->1), 190 parameters at c=9) trained at \
              compression time, one per value-range group of the decompressed data, to predict \
              the residual from each point's 5x5 neighbourhood in its 2-D slice (out-of-group \
-             neighbours set to 0); the fp32 weights, folded with BatchNorm, go into the stream. \
+             neighbours fed as they are unless gwlz:mask); the fp32 weights, folded with BatchNorm, go into the stream. \
              The group count and channels shrink so the weights stay below gwlz:max_overhead \
              of the inner stream. With gwlz:strict (default) every output value is within the \
              bound: enhanced values the encoder cannot prove within the bound, with a slack of \
@@ -517,8 +519,10 @@ impl CompressorPlugin for Gwlz {
         );
         doc(
             KEY_MASK,
-            "set out-of-group neighbours to 0 as the paper does (default true); false feeds \
-             them normalised by the group's range, clamped to [-1, 2]",
+            "true: set out-of-group neighbours to 0, the paper's placeholder; false (default): \
+             feed them normalised by the group's range, clamped to [-1, 2]. The loss and the \
+             predictions are limited to in-group points either way. On the shared fields the \
+             placeholder costs most of the gain (field999 at rel 1e-2: +0.27 dB against +1.47 dB)",
         );
         doc(
             KEY_SEED,
