@@ -359,17 +359,11 @@ impl CompressorPlugin for Gwlz {
     fn set_options(&mut self, options: &Options) -> Result<()> {
         let config = self.config.applied(options)?;
         let options = &Gwlz::inner_view(options, config.bound.spec());
-        let mut inner = if config.inner != self.config.inner || self.inner.is_none() {
-            Some(self.make_inner(&config.inner)?)
-        } else {
-            None
-        };
-        match (&mut inner, &mut self.inner) {
-            (Some(fresh), _) => fresh.set_options(options)?,
-            (None, Some(current)) => current.check_options(options)?,
-            (None, None) => {}
-        }
-        if let Some(fresh) = inner {
+        // A plugin's set_options is all-or-nothing, so a refusal leaves both gwlz and its
+        // inner compressor as they were.
+        if config.inner != self.config.inner || self.inner.is_none() {
+            let mut fresh = self.make_inner(&config.inner)?;
+            fresh.set_options(options)?;
             self.inner = Some(fresh);
         } else if let Some(current) = &mut self.inner {
             current.set_options(options)?;
