@@ -20,7 +20,7 @@ use crate::container::{write_stream, ParsedStream, Section, StreamHeader, Tag};
 use crate::lossless;
 use crate::points::{decode_points, encode_points};
 use pressio_ml_core::{
-    BoundSpec, DType, Data, Element, OptionType, Options, PressioError, Result, Version,
+    BoundSpec, DType, Data, Element, FillSpec, OptionType, Options, PressioError, Result, Version,
 };
 
 /// Section holding the positions and bits of non-finite values.
@@ -135,6 +135,8 @@ pub struct EncodeParams<'a> {
     pub model_hash: &'a [u8],
     /// Decode after encoding and patch every value outside the bound.
     pub verify: bool,
+    /// Which points are fill points (kept exactly, left out of the range and the prediction).
+    pub fill: &'a FillSpec,
 }
 
 /// What the envelope checks before decoding a stream.
@@ -208,6 +210,26 @@ pub fn finite_range<T: Float>(values: &[T]) -> Option<(f64, f64)> {
         }
     }
     (lo <= hi).then_some((lo, hi))
+}
+
+/// Minimum and maximum over the valid values: finite and not a fill point under `fill` (None
+/// when no value is valid). This is the range behind `pressio:rel`.
+pub fn valid_range<T: Float>(values: &[T], fill: &FillSpec) -> Option<(f64, f64)> {
+    match fill.detect(values) {
+        None => finite_range(values),
+        Some(mask) => {
+            let mut lo = f64::INFINITY;
+            let mut hi = f64::NEG_INFINITY;
+            for (&v, &m) in values.iter().zip(&mask) {
+                if !m && v.is_finite_value() {
+                    let f = v.to_f64();
+                    lo = lo.min(f);
+                    hi = hi.max(f);
+                }
+            }
+            (lo <= hi).then_some((lo, hi))
+        }
+    }
 }
 
 fn raw_section<T: Float>(values: &[T]) -> Result<Section> {
@@ -445,6 +467,8 @@ mod tests {
         }
     }
 
+    static NO_FILL: FillSpec = FillSpec::none();
+
     fn params(verify: bool) -> EncodeParams<'static> {
         EncodeParams {
             plugin_id: "t",
@@ -453,6 +477,7 @@ mod tests {
             model_name: "",
             model_hash: &[],
             verify,
+            fill: &NO_FILL,
         }
     }
     const DEC: DecodeParams<'static> = DecodeParams {

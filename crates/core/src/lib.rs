@@ -11,13 +11,16 @@
 //! * [`MetricsPlugin`] / [`Metrics`]: metric plugins and their handle;
 //! * [`Registry`]: factories by id;
 //! * [`BoundOptions`] and [`ThreadOptions`]: the generic `pressio:abs`, `pressio:rel` and
-//!   `pressio:nthreads` keys, declared and documented once for every plugin.
+//!   `pressio:nthreads` keys, declared and documented once for every plugin;
+//! * [`FillOptions`] and [`FillSpec`]: the generic fill-value keys and the rule that finds fill
+//!   points.
 
 mod bound;
 mod compressor;
 mod data;
 mod dtype;
 mod error;
+pub mod fill;
 pub mod keys;
 mod metrics;
 mod options;
@@ -31,6 +34,7 @@ pub use compressor::{
 pub use data::{Data, Element};
 pub use dtype::DType;
 pub use error::{PressioError, Result};
+pub use fill::{FillMode, FillOptions, FillSpec};
 pub use metrics::{metric_configuration, Metrics, MetricsPlugin, OptionsHook, Phase};
 pub use options::{
     ConversionSafety, KeyStatus, OptionType, OptionValue, Options, PressioOption, Value,

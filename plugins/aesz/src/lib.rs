@@ -82,9 +82,9 @@ use model::LoadedModel;
 use pressio_ml_codec::container::ParsedStream;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, Data, OptionType,
-    Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value,
-    Version,
+    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, Data, FillOptions,
+    OptionType, Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions,
+    ThreadSafety, Value, Version,
 };
 use pressio_ml_nn::model::hex;
 use pressio_ml_nn::{DeviceKind, DeviceSpec};
@@ -145,6 +145,7 @@ pub const RESULT_ABS: &str = "aesz:abs_bound";
 struct Config {
     bound: BoundOptions,
     threads: ThreadOptions,
+    fill: FillOptions,
     model: String,
     device: DeviceSpec,
     latent_factor: f64,
@@ -159,6 +160,7 @@ impl Default for Config {
         Config {
             bound: BoundOptions::new(Some(DEFAULT_BOUND)),
             threads: ThreadOptions::default(),
+            fill: FillOptions::default(),
             model: String::new(),
             device: DeviceSpec::Auto,
             latent_factor: DEFAULT_LATENT_FACTOR,
@@ -197,6 +199,7 @@ impl Config {
         let mut c = self.clone();
         c.bound.apply(options)?;
         c.threads.apply(options)?;
+        c.fill.apply(options)?;
         if let Some(m) = options.get_typed::<String>(KEY_MODEL)? {
             c.model = m.trim().to_string();
         }
@@ -298,6 +301,7 @@ impl CompressorPlugin for Aesz {
         let mut o = Options::new();
         c.bound.declare(&mut o);
         c.threads.declare(&mut o);
+        c.fill.declare(&mut o);
         o.set(KEY_MODEL, c.model.as_str());
         o.set(KEY_DEVICE, c.device.name());
         o.set(KEY_LATENT_FACTOR, c.latent_factor);
@@ -376,6 +380,7 @@ impl CompressorPlugin for Aesz {
         );
         BoundOptions::document(&mut d);
         ThreadOptions::document(&mut d);
+        FillOptions::document(&mut d);
         d.set(
             KEY_MODEL,
             "model name (searched in $PRESSIO_ML_MODELS, the workspace models/ and ./models) or \
@@ -506,6 +511,7 @@ impl CompressorPlugin for Aesz {
             model_name: &name,
             model_hash: &hash,
             verify: cfg.verify,
+            fill: self.fill.spec(),
         };
         let device = model.map_or(String::new(), |m| {
             pressio_ml_nn::device::device_name(m.device)

@@ -31,8 +31,9 @@ use body::{Choice, ClassicCodec, Direction, Predictor, Settings};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_codec::interp::InterpKind;
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, Data, Options,
-    PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Version,
+    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, Data, FillOptions,
+    Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety,
+    Version,
 };
 
 /// Registry id and option prefix.
@@ -75,6 +76,7 @@ pub const RESULT_ABS: &str = "classic:abs_bound";
 pub struct Classic {
     bound: BoundOptions,
     threads: ThreadOptions,
+    fill: FillOptions,
     settings: Settings,
     alpha: f64,
     beta: f64,
@@ -105,6 +107,7 @@ impl Default for Classic {
         Classic {
             bound: BoundOptions::new(Some(DEFAULT_BOUND)),
             threads: ThreadOptions::default(),
+            fill: FillOptions::default(),
             settings: Settings::default(),
             alpha: 0.0,
             beta: 2.0,
@@ -179,6 +182,7 @@ impl Classic {
         let mut c = self.clone();
         c.bound.apply(options)?;
         c.threads.apply(options)?;
+        c.fill.apply(options)?;
         if let Some(s) = options.get_typed::<String>(KEY_PREDICTOR)? {
             c.settings.predictor = parse_predictor(&s)?;
         }
@@ -275,6 +279,7 @@ impl CompressorPlugin for Classic {
         let mut o = Options::new();
         self.bound.declare(&mut o);
         self.threads.declare(&mut o);
+        self.fill.declare(&mut o);
         o.set(KEY_PREDICTOR, self.settings.predictor.name());
         o.set(KEY_INTERP_ALGO, algo_name(self.settings.interp_algo));
         o.set(KEY_DIRECTION, direction_name(self.settings.direction));
@@ -342,6 +347,7 @@ impl CompressorPlugin for Classic {
         );
         BoundOptions::document(&mut d);
         ThreadOptions::document(&mut d);
+        FillOptions::document(&mut d);
         d.set(KEY_PREDICTOR, "predictor: interp (multilevel interpolation, default), lorenzo (first-order Lorenzo) or \
              auto (compresses both ways and keeps the smaller stream)");
         d.set(
@@ -417,6 +423,7 @@ impl CompressorPlugin for Classic {
             model_name: "",
             model_hash: &[],
             verify: self.verify,
+            fill: self.fill.spec(),
         };
         let settings = &self.settings;
         let mut scratch = std::mem::take(&mut self.scratch.0);

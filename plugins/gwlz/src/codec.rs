@@ -289,7 +289,9 @@ impl GwlzCodec<'_> {
             .set_options(
                 &Options::new()
                     .with(keys::ABS, abs)
-                    .with(keys::NTHREADS, self.settings.nthreads),
+                    .with(keys::NTHREADS, self.settings.nthreads)
+                    // the envelope already replaced fill points by a stand-in
+                    .with(pressio_ml_core::fill::FILL_MODE, "none"),
             )
             .map_err(|e| inner_error(&id, e))?;
         let input = Data::from_vec(values.to_vec(), dims)?;

@@ -51,9 +51,9 @@ use codec::{GwlzCodec, RunStats, Settings, MAX_CHANNELS, MAX_GROUPS};
 use grouping::Grouping;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, Data, Options,
-    PressioError, Registry, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value,
-    Version,
+    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, Data, FillOptions,
+    Options, PressioError, Registry, RegistryBuilder, Result, Stability, ThreadOptions,
+    ThreadSafety, Value, Version,
 };
 use pressio_ml_nn::DeviceSpec;
 
@@ -100,6 +100,7 @@ pub const KEY_DEVICE: &str = "gwlz:device";
 struct Config {
     bound: BoundOptions,
     threads: ThreadOptions,
+    fill: FillOptions,
     inner: String,
     groups: u32,
     grouping: Grouping,
@@ -121,6 +122,7 @@ impl Default for Config {
         Config {
             bound: BoundOptions::new(Some(DEFAULT_BOUND)),
             threads: ThreadOptions::default(),
+            fill: FillOptions::default(),
             inner: DEFAULT_INNER.into(),
             groups: 20,
             grouping: Grouping::Quantile,
@@ -155,6 +157,7 @@ impl Config {
         let mut c = self.clone();
         c.bound.apply(o)?;
         c.threads.apply(o)?;
+        c.fill.apply(o)?;
         if let Some(v) = o.get_typed::<String>(KEY_COMPRESSOR)? {
             c.inner = v.trim().to_string();
         }
@@ -336,6 +339,7 @@ impl CompressorPlugin for Gwlz {
         let mut o = Options::new();
         c.bound.declare(&mut o);
         c.threads.declare(&mut o);
+        c.fill.declare(&mut o);
         o.set(KEY_COMPRESSOR, c.inner.as_str());
         o.set(KEY_GROUPS, c.groups);
         o.set(KEY_GROUPING, c.grouping.name());
@@ -453,6 +457,7 @@ impl CompressorPlugin for Gwlz {
         );
         BoundOptions::document(&mut d);
         ThreadOptions::document(&mut d);
+        FillOptions::document(&mut d);
         let mut doc = |k: &str, v: &str| d.set(k, v);
         doc(
             KEY_COMPRESSOR,
@@ -600,6 +605,7 @@ impl CompressorPlugin for Gwlz {
             model_name: "",
             model_hash: &[],
             verify: false,
+            fill: self.fill.spec(),
         };
         let (out, fstats) = field::compress_field(&mut codec, input, &params)?;
         self.last = Some((fstats, codec.stats));

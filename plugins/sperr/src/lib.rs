@@ -57,8 +57,8 @@ use codec::{SperrCodec, SperrMode};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
     keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, DType, Data,
-    OptionValue, Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions,
-    ThreadSafety, Value, Version,
+    FillOptions, OptionValue, Options, PressioError, RegistryBuilder, Result, Stability,
+    ThreadOptions, ThreadSafety, Value, Version,
 };
 
 /// Registry id and option prefix.
@@ -104,6 +104,7 @@ pub struct Sperr {
     psnr: f64,
     chunks: [usize; 3],
     threads: ThreadOptions,
+    fill: FillOptions,
     sperr_nthreads: u64,
     last: Option<FieldStats>,
 }
@@ -118,6 +119,7 @@ impl Default for Sperr {
             psnr: DEFAULT_PSNR,
             chunks: DEFAULT_CHUNKS,
             threads: ThreadOptions::default(),
+            fill: FillOptions::default(),
             sperr_nthreads: 1,
             last: None,
         }
@@ -192,6 +194,7 @@ impl Sperr {
     fn applied(&self, o: &Options) -> Result<Sperr> {
         let mut c = self.clone();
         c.threads.apply(o)?;
+        c.fill.apply(o)?;
         let pwe_mode = self.mode == SperrMode::Pwe;
         let abs_now = (pwe_mode && self.rel.is_none()).then_some(self.pwe);
         let rel_now = if pwe_mode { self.rel } else { None };
@@ -309,6 +312,7 @@ impl CompressorPlugin for Sperr {
         );
         o.set_or_placeholder(keys::REL, if pwe_mode { self.rel } else { None });
         self.threads.declare(&mut o);
+        self.fill.declare(&mut o);
         o.set(KEY_MODE, self.mode.code());
         o.set(KEY_MODE_STR, self.mode.name());
         o.set_or_placeholder(KEY_TOLERANCE, self.tolerance());
@@ -366,6 +370,7 @@ impl CompressorPlugin for Sperr {
              tolerance 1e-6) a verify-and-patch guard makes the bound a hard promise.",
         );
         BoundOptions::document(&mut d);
+        FillOptions::document(&mut d);
         d.set(
             keys::ABS,
             "point-wise absolute error bound: |x - x'| <= abs, strictly (values SPERR puts outside \
@@ -423,6 +428,7 @@ impl CompressorPlugin for Sperr {
             model_name: "",
             model_hash: &[],
             verify,
+            fill: self.fill.spec(),
         };
         let (out, stats) = field::compress_field(&mut codec, input, &p)?;
         self.last = Some(stats);

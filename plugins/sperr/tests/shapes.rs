@@ -71,6 +71,7 @@ fn guard_makes_pwe_strict_on_a_smooth_field() {
                 model_name: "",
                 model_hash: &[],
                 verify: false,
+                fill: &pressio_ml_core::FillSpec::none(),
             };
             let (stream, _) = compress_field(&mut codec, &input, &enc).expect("compress");
             let dec = DecodeParams {

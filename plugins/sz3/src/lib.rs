@@ -52,10 +52,11 @@
 pub mod codec;
 
 use codec::{Algorithm, Settings, Sz3Codec};
-use pressio_ml_codec::field::{self, finite_range, DecodeParams, EncodeParams, FieldStats};
+use pressio_ml_codec::field::{self, valid_range, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundSpec, CompressorPlugin, DType, Data, OptionValue, Options,
-    PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value, Version,
+    keys, plugin_configuration, BoundSpec, CompressorPlugin, DType, Data, FillOptions, OptionValue,
+    Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value,
+    Version,
 };
 
 /// Registry id and option prefix.
@@ -193,6 +194,7 @@ pub struct Sz3 {
     abs_eb: f64,
     rel_eb: f64,
     threads: ThreadOptions,
+    fill: FillOptions,
     settings: Settings,
     last: Option<FieldStats>,
 }
@@ -204,6 +206,7 @@ impl Default for Sz3 {
             abs_eb: DEFAULT_ABS,
             rel_eb: 0.0,
             threads: ThreadOptions::default(),
+            fill: FillOptions::default(),
             settings: Settings::default(),
             last: None,
         }
@@ -266,6 +269,7 @@ impl Sz3 {
             (None, None) => {}
         }
         c.threads.apply(o)?;
+        c.fill.apply(o)?;
         // then the specific keys, which win
         if let Some(a) = changed::<f64>(o, KEY_ABS_EB, Some(&self.abs_eb))? {
             c.abs_eb = check_bound(KEY_ABS_EB, a)?;
@@ -342,12 +346,12 @@ impl Sz3 {
     }
 
     /// The bound the envelope enforces for `input` (ABS_AND_REL / ABS_OR_REL need the value
-    /// range, computed over the finite values as the envelope does).
+    /// range, computed over the valid values as the envelope does).
     fn bound_for(&self, input: &Data) -> Result<BoundSpec> {
         let combined = |pick: fn(f64, f64) -> f64| -> Result<BoundSpec> {
             let range = match input.dtype() {
-                DType::Float => finite_range(input.as_slice::<f32>()?),
-                DType::Double => finite_range(input.as_slice::<f64>()?),
+                DType::Float => valid_range(input.as_slice::<f32>()?, self.fill.spec()),
+                DType::Double => valid_range(input.as_slice::<f64>()?, self.fill.spec()),
                 _ => None,
             };
             Ok(BoundSpec::Abs(match range {
@@ -388,6 +392,7 @@ impl CompressorPlugin for Sz3 {
             (self.eb_mode == EbMode::Rel).then_some(self.rel_eb),
         );
         self.threads.declare(&mut o);
+        self.fill.declare(&mut o);
         o.set(KEY_ABS_EB, self.abs_eb);
         o.set(KEY_REL_EB, self.rel_eb);
         o.set(KEY_EB_MODE, self.eb_mode.code());
@@ -451,6 +456,7 @@ impl CompressorPlugin for Sz3 {
 
     fn documentation(&self) -> Options {
         let mut d = Options::new();
+        FillOptions::document(&mut d);
         d.set(
             keys::DESCRIPTION,
             "SZ3 3.3.2 (through the sz3 crate): prediction-based error-bounded lossy compressor \
@@ -530,6 +536,7 @@ impl CompressorPlugin for Sz3 {
             model_name: "",
             model_hash: &[],
             verify: true,
+            fill: self.fill.spec(),
         };
         let mut codec = Sz3Codec {
             settings: &self.settings,

@@ -57,9 +57,9 @@ pub mod codec;
 use codec::{ZfpCodec, ZfpParams};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, DType, Data, OptionType,
-    OptionValue, Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions,
-    ThreadSafety, Value, Version,
+    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, DType, Data,
+    FillOptions, OptionType, OptionValue, Options, PressioError, RegistryBuilder, Result,
+    Stability, ThreadOptions, ThreadSafety, Value, Version,
 };
 
 /// Registry id and option prefix.
@@ -155,6 +155,7 @@ pub struct Zfp {
     rate: f64,
     expert: Expert,
     threads: ThreadOptions,
+    fill: FillOptions,
     last: Option<FieldStats>,
 }
 
@@ -173,6 +174,7 @@ impl Default for Zfp {
                 minexp: MIN_EXP,
             },
             threads: ThreadOptions::default(),
+            fill: FillOptions::default(),
             last: None,
         }
     }
@@ -213,6 +215,7 @@ impl Zfp {
     fn applied(&self, o: &Options) -> Result<Zfp> {
         let mut c = self.clone();
         c.threads.apply(o)?;
+        c.fill.apply(o)?;
         // pressio:abs / pressio:rel select fixed accuracy when they change
         let mut probe =
             BoundOptions::new(self.in_mode(Mode::Accuracy, self.bound.spec()).flatten());
@@ -370,6 +373,7 @@ impl CompressorPlugin for Zfp {
             .declare(&mut o);
         o.set_type(KEY_LOSSLESS, OptionType::I32);
         self.threads.declare(&mut o);
+        self.fill.declare(&mut o);
         o.set_or_placeholder(KEY_ACCURACY, self.accuracy_value());
         o.set_or_placeholder(KEY_PRECISION, self.in_mode(Mode::Precision, self.precision));
         o.set_or_placeholder(KEY_RATE, self.in_mode(Mode::Rate, self.rate));
@@ -432,6 +436,7 @@ impl CompressorPlugin for Zfp {
 
     fn documentation(&self) -> Options {
         let mut d = Options::new();
+        FillOptions::document(&mut d);
         d.set(
             keys::DESCRIPTION,
             "zfp 1.0 (through zfp-sys, serial): transform-based lossy and lossless compressor for \
@@ -517,6 +522,7 @@ impl CompressorPlugin for Zfp {
             model_name: "",
             model_hash: &[],
             verify,
+            fill: self.fill.spec(),
         };
         let mut codec = ZfpCodec { params };
         let (out, stats) = field::compress_field(&mut codec, input, &p)?;
