@@ -20,8 +20,14 @@ use xxhash_rust::xxh3::xxh3_64;
 
 /// The four magic bytes that open every pressio-ml stream.
 pub const MAGIC: [u8; 4] = *b"PRML";
-/// The container format version this build writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The container format version this build writes.
+///
+/// Version 2 added the hole map (`HOLE`: fill points and non-finite values), which a version-1
+/// decoder would not know to apply; so version-1 builds refuse version-2 streams instead of
+/// decoding fill points into stand-in values. Version-1 streams still decode.
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest container format version this build reads.
+pub const MIN_FORMAT_VERSION: u16 = 1;
 /// Most dimensions a stream may declare.
 pub const MAX_DIMS: usize = 16;
 /// Most sections a stream may hold.
@@ -184,9 +190,10 @@ fn check_envelope(bytes: &[u8]) -> Result<&[u8]> {
         ));
     }
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-    if version != FORMAT_VERSION {
+    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(PressioError::StreamMismatch(format!(
-            "stream format version {version}, this build reads version {FORMAT_VERSION}"
+            "stream format version {version}, this build reads versions \
+             {MIN_FORMAT_VERSION} to {FORMAT_VERSION}"
         )));
     }
     let (body, sum) = bytes.split_at(bytes.len() - 8);

@@ -4,13 +4,15 @@
 //! with given dims under a resolved absolute bound into sections, and decompress them back. The
 //! envelope around it, written once here, takes care of:
 //!
-//! * resolving `pressio:abs` / `pressio:rel` (value range over the finite values);
-//! * NaN and ±Inf: their positions and exact bits are stored in a section, the body only ever
-//!   sees finite values, and they come back bit-exactly;
+//! * finding fill points (`pressio:fill_mode`, [`FillSpec`]) and resolving `pressio:abs` /
+//!   `pressio:rel` (value range over the valid values: finite and not fill);
+//! * holes, i.e. fill points, NaN and ±Inf: their positions and exact bits are stored in a hole
+//!   map ([`crate::holes`]), the body sees a smooth stand-in there ([`crate::standin`]) and
+//!   only finite values, and they come back bit-exactly;
 //! * a lossless fallback (zstd of the raw values) when the resolved bound is 0 (a constant field
 //!   under `pressio:rel`) or no value is finite;
 //! * an optional verify-and-patch guard: the stream is decoded right after encoding and every
-//!   value that breaks the bound (compared in f64) is stored exactly in a patch section, which
+//!   valid value that breaks the bound (compared in f64) is stored exactly in a patch section, which
 //!   turns a backend's "usually within bound" into a promise;
 //! * the versioned, checksummed container, so that corrupt streams and streams of another plugin,
 //!   version or model are refused before the body sees a byte.
@@ -18,13 +20,18 @@
 use crate::bytes::ByteWriter;
 use crate::container::{write_stream, ParsedStream, Section, StreamHeader, Tag};
 use crate::lossless;
+use crate::holes::{decode_holes, encode_holes};
 use crate::points::{decode_points, encode_points};
+use crate::standin::fill_holes;
 use pressio_ml_core::{
     BoundSpec, DType, Data, Element, FillSpec, OptionType, Options, PressioError, Result, Version,
 };
 
-/// Section holding the positions and bits of non-finite values.
+/// Section holding the positions and bits of non-finite values (streams of format 1; newer
+/// streams use [`TAG_HOLES`]).
 pub const TAG_NONFINITE: Tag = Tag(*b"NFIN");
+/// Section holding the hole map: fill points and non-finite values, with their exact bits.
+pub const TAG_HOLES: Tag = Tag(*b"HOLE");
 /// Section holding exact values of points the guard patched.
 pub const TAG_PATCHES: Tag = Tag(*b"PTCH");
 /// Section holding the zstd'ed raw values (lossless fallback).
@@ -155,6 +162,10 @@ pub struct DecodeParams<'a> {
 pub struct FieldStats {
     /// Values that were NaN or infinite.
     pub nonfinite: usize,
+    /// Finite values that were fill points (kept exactly, outside the range and prediction).
+    pub fill: usize,
+    /// Bytes of the hole map (fill points and non-finite values) in the stream.
+    pub mask_bytes: usize,
     /// Values the guard stored exactly because the body broke the bound.
     pub patched: usize,
     /// True when the lossless fallback was used.
@@ -164,8 +175,39 @@ pub struct FieldStats {
 }
 
 impl FieldStats {
+    /// Document the keys of [`FieldStats::results`] under `prefix` in `docs`.
+    pub fn document(docs: &mut Options, prefix: &str) {
+        let key = |k: &str| format!("{prefix}:{k}");
+        docs.set(
+            key("nonfinite"),
+            "result: values of the last compression that were NaN or infinite (stored exactly)",
+        );
+        docs.set(
+            key("fill_points"),
+            "result: finite values of the last compression that were fill points under \
+             pressio:fill_mode (stored exactly, left out of the range and the prediction)",
+        );
+        docs.set(
+            key("mask_bytes"),
+            "result: bytes of the stream spent on the hole map (positions and bits of fill \
+             points and non-finite values)",
+        );
+        docs.set(
+            key("patched"),
+            "result: values of the last compression that the verify guard stored exactly",
+        );
+        docs.set(
+            key("lossless"),
+            "result: 1 when the last compression used the lossless fallback",
+        );
+        docs.set(
+            key("abs_bound"),
+            "result: the resolved absolute bound of the last compression",
+        );
+    }
+
     /// The envelope's results under `prefix`, as a plugin's `metrics_results`:
-    /// `<prefix>:nonfinite` and `<prefix>:patched` (uint64), `<prefix>:lossless` (int32) and
+    /// `<prefix>:nonfinite`, `<prefix>:fill_points`, `<prefix>:mask_bytes` and `<prefix>:patched` (uint64), `<prefix>:lossless` (int32) and
     /// `<prefix>:abs_bound` (double); typed placeholders before the first compression.
     pub fn results(stats: Option<&FieldStats>, prefix: &str) -> Options {
         let key = |k: &str| format!("{prefix}:{k}");
@@ -173,12 +215,16 @@ impl FieldStats {
         match stats {
             Some(s) => {
                 o.set(key("nonfinite"), s.nonfinite as u64);
+                o.set(key("fill_points"), s.fill as u64);
+                o.set(key("mask_bytes"), s.mask_bytes as u64);
                 o.set(key("patched"), s.patched as u64);
                 o.set(key("lossless"), s.lossless as i32);
                 o.set(key("abs_bound"), s.abs_bound);
             }
             None => {
                 o.set_type(key("nonfinite"), OptionType::U64);
+                o.set_type(key("fill_points"), OptionType::U64);
+                o.set_type(key("mask_bytes"), OptionType::U64);
                 o.set_type(key("patched"), OptionType::U64);
                 o.set_type(key("lossless"), OptionType::I32);
                 o.set_type(key("abs_bound"), OptionType::F64);
@@ -266,50 +312,57 @@ fn compress_typed<T: Float, C: FieldCodec>(
         return Err(PressioError::InvalidInput("input is empty".into()));
     }
     let dims = normalized_dims(input.dims());
-    let range = finite_range(values);
-    let abs = match range {
-        Some((lo, hi)) => p.bound.absolute(hi - lo),
-        None => 0.0,
+    let fill = p.fill.detect(values);
+    // holes: the points the body never sees (fill points, NaN, ±Inf); they come back exactly
+    let mut holes: Vec<bool> = values.iter().map(|v| !v.is_finite_value()).collect();
+    let nonfinite = holes.iter().filter(|&&h| h).count();
+    let mut fill_points = 0usize;
+    if let Some(mask) = &fill {
+        for (h, &m) in holes.iter_mut().zip(mask) {
+            if m && !*h {
+                *h = true;
+                fill_points += 1;
+            }
+        }
+    }
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for (&v, &h) in values.iter().zip(&holes) {
+        if !h {
+            let f = v.to_f64();
+            lo = lo.min(f);
+            hi = hi.max(f);
+        }
+    }
+    let abs = if lo <= hi {
+        p.bound.absolute(hi - lo)
+    } else {
+        0.0
     };
     if !abs.is_finite() {
         return Err(PressioError::InvalidInput(format!(
-            "the resolved bound {abs} is not finite (value range overflows)"
+            "the resolved bound {abs} is not finite (value range overflows; if the extreme \
+             values are fill values, declare them with pressio:fill_value)"
         )));
     }
-    let nonfinite: Vec<(usize, T)> = values
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| !v.is_finite_value())
-        .map(|(i, &v)| (i, v))
-        .collect();
     let mut stats = FieldStats {
-        nonfinite: nonfinite.len(),
+        nonfinite,
+        fill: fill_points,
         abs_bound: abs,
         ..Default::default()
     };
 
     let mut sections = Vec::new();
-    let body_input: std::borrow::Cow<'_, [T]> = if nonfinite.is_empty() {
-        std::borrow::Cow::Borrowed(values)
-    } else {
-        // Replace each non-finite value by the previous finite one (or the first finite value),
-        // which keeps the field smooth for the predictor.
-        let first = values
-            .iter()
-            .copied()
-            .find(|v| v.is_finite_value())
-            .unwrap_or_default();
+    let any_hole = nonfinite + fill_points > 0;
+    let body_input: std::borrow::Cow<'_, [T]> = if any_hole {
+        let map = encode_holes(values, &holes)?;
+        stats.mask_bytes = map.len();
+        sections.push(Section::new(TAG_HOLES, map));
         let mut filled = values.to_vec();
-        let mut last = first;
-        for v in filled.iter_mut() {
-            if v.is_finite_value() {
-                last = *v;
-            } else {
-                *v = last;
-            }
-        }
-        sections.push(Section::new(TAG_NONFINITE, encode_points(&nonfinite)?));
+        fill_holes(&mut filled, &dims, &holes);
         std::borrow::Cow::Owned(filled)
+    } else {
+        std::borrow::Cow::Borrowed(values)
     };
 
     if abs == 0.0 {
@@ -338,12 +391,13 @@ fn compress_typed<T: Float, C: FieldCodec>(
         let patches: Vec<(usize, T)> = values
             .iter()
             .zip(&decoded)
+            .zip(&holes)
             .enumerate()
-            .filter(|(_, (x, y))| {
+            .filter(|(_, ((x, y), &h))| {
                 let err = (x.to_f64() - y.to_f64()).abs();
-                x.is_finite_value() && (err.is_nan() || err > abs)
+                !h && (err.is_nan() || err > abs)
             })
-            .map(|(i, (&x, _))| (i, x))
+            .map(|(i, ((&x, _), _))| (i, x))
             .collect();
         if !patches.is_empty() {
             stats.patched = patches.len();
@@ -400,6 +454,9 @@ fn decompress_typed<T: Float, C: FieldCodec>(
             for (i, v) in decode_points::<T>(p, n)? {
                 slice[i] = v;
             }
+        }
+        if let Some(map) = stream.optional_section(TAG_HOLES) {
+            decode_holes(map, slice)?;
         }
     }
     Ok(out)
@@ -560,5 +617,79 @@ mod tests {
             compress_field(&mut Coarse, &ints, &p),
             Err(PressioError::UnsupportedDType { .. })
         ));
+    }
+
+    /// A smooth field of 40x30 with a block of GrADS UNDEF and scattered 1e20 land points.
+    fn masked_field() -> (Vec<f32>, Vec<bool>) {
+        let (nx, ny) = (40usize, 30usize);
+        let mut v = Vec::with_capacity(nx * ny);
+        let mut fill = Vec::with_capacity(nx * ny);
+        for y in 0..ny {
+            for x in 0..nx {
+                let undef = (10..20).contains(&x) && (5..12).contains(&y);
+                let land = (x * 7 + y * 13) % 23 == 0;
+                fill.push(undef || land);
+                v.push(if undef {
+                    -2.56e33
+                } else if land {
+                    1e20
+                } else {
+                    250.0 + 40.0 * ((x as f32) * 0.2).sin() + 0.5 * y as f32
+                });
+            }
+        }
+        (v, fill)
+    }
+
+    #[test]
+    fn fill_points_are_exact_and_outside_the_range() {
+        let (v, fill) = masked_field();
+        let input = Data::from_vec(v.clone(), &[40, 30]).unwrap();
+        let auto = FillSpec::default();
+        for spec in [auto, FillSpec::values(&[-2.56e33, 1e20])] {
+            let mut p = params(true);
+            p.bound = BoundSpec::Rel(1e-3);
+            p.fill = &spec;
+            let (s, stats) = compress_field(&mut Coarse, &input, &p).unwrap();
+            let (lo, hi) = valid_range(&v, &spec).unwrap();
+            assert!(hi - lo < 100.0, "valid range {lo}..{hi}");
+            assert_eq!(stats.abs_bound, 1e-3 * (hi - lo));
+            assert_eq!(stats.fill, fill.iter().filter(|&&f| f).count());
+            assert!(stats.mask_bytes > 0 && stats.mask_bytes < 400);
+            // the coarse body breaks the bound; only valid points may be patched
+            assert!(stats.patched > 0 && stats.patched <= v.len() - stats.fill);
+            let out = decompress_field(&mut Coarse, &s, &DEC).unwrap();
+            for ((a, b), &f) in v.iter().zip(out.as_slice::<f32>().unwrap()).zip(&fill) {
+                if f {
+                    assert_eq!(a.to_bits(), b.to_bits());
+                } else {
+                    assert!((*a as f64 - *b as f64).abs() <= stats.abs_bound);
+                }
+            }
+        }
+        // without fill handling the range includes the fill values
+        let none = FillSpec::none();
+        let mut p = params(false);
+        p.bound = BoundSpec::Rel(1e-3);
+        p.fill = &none;
+        let (_, stats) = compress_field(&mut Coarse, &input, &p).unwrap();
+        assert!(stats.abs_bound > 1e29);
+        assert_eq!(stats.fill, 0);
+    }
+
+    #[test]
+    fn all_fill_and_nan_mix_round_trip_exactly() {
+        let v = vec![1e20f64, f64::NAN, 1e20, -f64::INFINITY, 1e20, 1e20];
+        let input = Data::from_vec(v.clone(), &[3, 2]).unwrap();
+        let spec = FillSpec::values(&[1e20]);
+        let mut p = params(true);
+        p.fill = &spec;
+        let (s, stats) = compress_field(&mut Coarse, &input, &p).unwrap();
+        assert!(stats.lossless);
+        assert_eq!((stats.fill, stats.nonfinite), (4, 2));
+        let out = decompress_field(&mut Coarse, &s, &DEC).unwrap();
+        for (a, b) in v.iter().zip(out.as_slice::<f64>().unwrap()) {
+            assert_eq!(a.to_bits(), b.to_bits());
+        }
     }
 }

@@ -14,9 +14,11 @@
 pub mod bytes;
 pub mod container;
 pub mod field;
+pub mod holes;
 pub mod huffman;
 pub mod interp;
 pub mod lorenzo;
 pub mod lossless;
 pub mod points;
 pub mod quantizer;
+pub mod standin;
