@@ -198,3 +198,68 @@ fn examples_report_usage_and_option_errors() {
         }
     }
 }
+
+/// Fill values through the C ABI: a real 3-D field with a GrADS UNDEF (-2.56e33) terrain mask,
+/// compressed by the C example with `pressio:fill_value` declared (parsed by
+/// `pressio_ml_options_cast_set_string`) at `pressio:rel` 1e-3: every compressor must return
+/// each fill point bit-exactly and keep every other point within 1e-3 of the valid range.
+#[test]
+fn examples_keep_fill_values_exactly() {
+    let Some(field) = Field::load("geocat/ncep06_T_17x64x128.f32") else {
+        support::skip("../shared/data is missing: the fill-value example run is skipped");
+        return;
+    };
+    const UNDEF: f32 = -2.56e33;
+    let (nx, ny) = (field.dims[0], field.dims[1]);
+    let mut values = field.values.clone();
+    for (i, v) in values.iter_mut().enumerate() {
+        let (x, y, z) = (i % nx, (i / nx) % ny, i / (nx * ny));
+        let terrain = 1.5 + 1.5 * ((x as f32) * 0.15).sin() * ((y as f32) * 0.11).cos();
+        if (z as f32) < terrain {
+            *v = UNDEF;
+        }
+    }
+    let (lo, hi) = values
+        .iter()
+        .filter(|&&v| v != UNDEF)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v as f64), hi.max(v as f64))
+        });
+    let bound = 1e-3 * (hi - lo);
+    let input = support::out_dir().join("fill_ncep06_T.f32");
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&input, bytes).unwrap();
+    let exe = support::compile(
+        Lang::C,
+        &[support::repo().join("examples/c/roundtrip.c")],
+        "roundtrip_c_fill",
+        Link::Shared,
+    );
+    for id in compressors_with_abs() {
+        let mut cmd = Command::new(&exe);
+        cmd.arg(&id).arg(&input).arg("float");
+        cmd.args(field.dims.iter().map(|d| d.to_string()));
+        cmd.arg("pressio:rel=1e-3")
+            .arg(format!("pressio:fill_value={UNDEF:e}"));
+        if id == "gwlz" {
+            cmd.arg("gwlz:epochs=1").arg("gwlz:max_samples=256");
+        }
+        let out = support::run_with_limit(&mut cmd, Duration::from_secs(300));
+        support::expect_success(&format!("{id} with a declared fill value"), &out);
+        let r = parse(&String::from_utf8_lossy(&out.stdout));
+        // fill points come back exactly (error 0), so the max over all points is the max over
+        // the valid ones
+        let max_err: f64 = r
+            .get("max_abs_error")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN);
+        assert!(
+            max_err <= bound,
+            "{id}: max error {max_err:e} > {bound:e} with the fill value declared"
+        );
+        eprintln!(
+            "{id}: fill declared, ratio {}, max error {max_err:e} (bound {bound:e})",
+            r.get("compression_ratio").cloned().unwrap_or_default()
+        );
+    }
+}

@@ -3,7 +3,7 @@
 use super::Field;
 use crate::error::{CliError, CliResult, Context};
 use crate::opts::cast_through_template;
-use pressio_ml::{keys, Compressor, DType, Data, Registry};
+use pressio_ml::{keys, Compressor, DType, Data, FillSpec, Registry};
 use std::time::{Duration, Instant};
 
 /// A compressor as benchmarked: an id plus options, with the label used in reports.
@@ -52,20 +52,26 @@ impl Spec {
 /// Errors of a reconstruction.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Quality {
-    /// `20 log10(range) - 10 log10(mse)` over the finite input values (infinite when exact).
+    /// `20 log10(range) - 10 log10(mse)` over the valid input values (infinite when exact).
     pub psnr: f64,
-    /// Largest `|x - x'|` over the finite input values (infinite if one became non-finite).
+    /// Largest `|x - x'|` over the valid input values (infinite if one became non-finite).
     pub max_error: f64,
-    /// Range (max - min) of the finite input values.
+    /// Range (max - min) of the valid input values.
     pub range: f64,
-    /// Non-finite input values that did not come back as the same non-finite value.
+    /// Non-finite input values and fill points that did not come back bit-exactly.
     pub nonfinite_mismatches: usize,
+    /// Fill points of the input (`pressio:fill_mode=auto`'s conventions).
+    pub fill_points: usize,
 }
 
-/// Compare `original` and `decoded` element by element.
+/// Compare `original` and `decoded` element by element over the valid values: finite and not a
+/// fill point under the default `pressio:fill_mode=auto` (the same rule the compressors apply,
+/// so that a field with a 1e20 land mask is measured on its sea points).
 pub fn quality(original: &Data, decoded: &Data) -> CliResult<Quality> {
     let a = original.to_f64_vec();
     let b = decoded.to_f64_vec();
+    let fill = FillSpec::default().detect(&a);
+    let fill_points = fill.as_ref().map_or(0, |m| m.iter().filter(|&&f| f).count());
     if a.len() != b.len() {
         return Err(CliError::input(format!(
             "decompressed {} values, expected {}",
@@ -75,8 +81,13 @@ pub fn quality(original: &Data, decoded: &Data) -> CliResult<Quality> {
     }
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
     let (mut sse, mut n, mut max_error, mut mismatches) = (0.0f64, 0usize, 0.0f64, 0usize);
-    for (&x, &y) in a.iter().zip(&b) {
-        if x.is_finite() {
+    for (i, (&x, &y)) in a.iter().zip(&b).enumerate() {
+        let is_fill = fill.as_ref().is_some_and(|m| m[i]);
+        if is_fill {
+            if x.to_bits() != y.to_bits() {
+                mismatches += 1;
+            }
+        } else if x.is_finite() {
             lo = lo.min(x);
             hi = hi.max(x);
             let e = if y.is_finite() {
@@ -103,6 +114,7 @@ pub fn quality(original: &Data, decoded: &Data) -> CliResult<Quality> {
         max_error,
         range,
         nonfinite_mismatches: mismatches,
+        fill_points,
     })
 }
 

@@ -1,6 +1,7 @@
 //! `pressio-ml bench`: compression ratio, PSNR, max error and throughput of every compressor on
 //! the shared fields, written as a markdown table, a CSV and a PNG plot.
 
+mod fill;
 mod measure;
 mod plot;
 mod report;
@@ -281,6 +282,7 @@ pub fn run_bench(registry: &Registry, args: &BenchArgs, out: &mut dyn Write) -> 
         bar.set_style(style.progress_chars("=> "));
     }
     let mut rows = Vec::new();
+    let mut fill_pairs = Vec::new();
     for field in &fields {
         bar.set_message(format!("reading {}", field.name));
         let data = match crate::input::read_raw(&field.path, Some(field.dtype), &field.dims) {
@@ -296,6 +298,20 @@ pub fn run_bench(registry: &Registry, args: &BenchArgs, out: &mut dyn Write) -> 
             }
         };
         let tiled = args.tile_to_mb.and_then(|mb| measure::tile(&data, mb));
+        let has_fill = measure::quality(&data, &data).is_ok_and(|q| q.fill_points > 0);
+        if has_fill {
+            for spec in &specs {
+                bar.set_message(format!("{} {} with and without fill handling", field.name, spec.label));
+                fill_pairs.extend(fill::measure_pairs(
+                    registry,
+                    field,
+                    &data,
+                    spec,
+                    &args.bounds,
+                    1,
+                ));
+            }
+        }
         for spec in &specs {
             for &bound in &args.bounds {
                 bar.set_message(format!("{} {} rel={bound:e}", field.name, spec.label));
@@ -330,6 +346,11 @@ pub fn run_bench(registry: &Registry, args: &BenchArgs, out: &mut dyn Write) -> 
     crate::input::write_file(&md, report::markdown(&rows, &settings, &summary).as_bytes())?;
     let png = args.out.join("bench.png");
     plot::draw(&png, &rows, &settings)?;
+    if !fill_pairs.is_empty() {
+        let table = fill::markdown(&fill_pairs);
+        crate::input::write_file(&args.out.join("fill.md"), table.as_bytes())?;
+        write!(out, "{table}")?;
+    }
     write!(out, "{summary}")?;
     writeln!(
         out,
