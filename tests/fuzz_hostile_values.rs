@@ -22,7 +22,7 @@ fn per_combo() -> usize {
     std::env::var("PRESSIO_ML_FUZZ_PER_COMBO")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
+        .unwrap_or(3)
 }
 
 /// Per-plugin options that keep the suite fast: gwlz trains one epoch on few samples (the
@@ -75,10 +75,9 @@ fn every_compressor_survives_hostile_values_fill_none() {
     );
 }
 
-/// Needs the fill-aware envelope (issue 10): `auto` must keep fill points bit-exactly and take
-/// `pressio:rel` over the valid points. Un-ignore when `crates/codec/src/field.rs` honours it.
+/// Relies on the fill-aware envelope (issue 10): `auto` keeps fill points bit-exactly and takes
+/// `pressio:rel` over the valid points.
 #[test]
-#[ignore = "needs the fill-aware field envelope (issue 10)"]
 fn every_compressor_survives_hostile_values_fill_auto() {
     drive(
         "every_compressor_survives_hostile_values_fill_auto",

@@ -101,6 +101,7 @@ pub const SHAPES: &[&[usize]] = &[
     &[5, 1, 9],
     &[3, 3, 3],
     &[12, 10, 9],
+    &[24, 20, 16],
     &[1, 1, 1, 1],
     &[3, 3, 3, 2],
     &[4, 5, 6, 3],
@@ -357,7 +358,11 @@ fn check_typed<T: Element + Copy>(
         let (fa, fb) = (a.to_f64(), b.to_f64());
         if !fa.is_finite() || is_fill(i) {
             if bits(a) != bits(b) {
-                let what = if fa.is_finite() { "fill value" } else { "NaN/Inf" };
+                let what = if fa.is_finite() {
+                    "fill value"
+                } else {
+                    "NaN/Inf"
+                };
                 return Err(format!(
                     "{what} at [{i}] not kept bit-exactly: {fa:e} became {fb:e}"
                 ));
@@ -365,10 +370,9 @@ fn check_typed<T: Element + Copy>(
             continue;
         }
         let d = (fa - fb).abs();
-        if !fb.is_finite() || !(d <= bound) {
-            if worst.is_none_or(|(_, w)| d > w || d.is_nan()) {
-                worst = Some((i, d));
-            }
+        let within = fb.is_finite() && d <= bound;
+        if !within && worst.is_none_or(|(_, w)| d > w || d.is_nan()) {
+            worst = Some((i, d));
         }
     }
     match worst {
@@ -442,8 +446,8 @@ pub fn targets(reg: &Registry, tuning: impl Fn(&str) -> Options) -> Vec<Target> 
 pub struct Tally {
     /// Cases within their bound.
     pub passed: usize,
-    /// Cases refused with an error (allowed, except for controls).
-    pub refused: usize,
+    /// Cases refused with an error (allowed, except for controls): `(case, error)`.
+    pub refused: Vec<(String, String)>,
     /// Broken promises: `(case description, what broke)`.
     pub broken: Vec<(String, String)>,
 }
@@ -458,16 +462,21 @@ pub fn run_target(reg: &Registry, target: &Target, cases: &[Case]) -> Tally {
         match run_case(reg, target, case) {
             Ok(Ok(())) => tally.passed += 1,
             Ok(Err(broken)) => tally.broken.push((case.description.clone(), broken)),
-            Err(e) if case.control => tally
-                .broken
-                .push((case.description.clone(), format!("control case refused: {e}"))),
-            Err(_) => tally.refused += 1,
+            Err(e) if case.control => tally.broken.push((
+                case.description.clone(),
+                format!("control case refused: {e}"),
+            )),
+            Err(e) => tally
+                .refused
+                .push((case.description.clone(), e.to_string())),
         }
     }
     tally
 }
 
-/// `Err` when a call fails (a refusal), `Ok(Err)` when the output breaks the promise.
+/// `Err` when setting options or compressing fails (a refusal), `Ok(Err)` when the promise is
+/// broken: the output is out of bound, or a stream that compression returned fails to decode
+/// (the data would be lost).
 fn run_case(
     reg: &Registry,
     target: &Target,
@@ -482,13 +491,20 @@ fn run_case(
     c.compress(&case.input, &mut compressed)?;
     let mut out = Data::empty(case.input.dtype(), case.input.dims());
     // a fresh handle decodes, as a reader would
-    let mut d = reg.compressor(&target.id)?;
-    for o in &target.setup {
-        d.set_options(o)?;
-    }
-    d.set_options(&case.options())?;
-    d.decompress(&compressed, &mut out)?;
-    Ok(case.check(&out))
+    let decoded = reg.compressor(&target.id).and_then(|mut d| {
+        for o in &target.setup {
+            d.set_options(o)?;
+        }
+        d.set_options(&case.options())?;
+        d.decompress(&compressed, &mut out)
+    });
+    Ok(match decoded {
+        Ok(()) => case.check(&out),
+        Err(e) => Err(format!(
+            "compression returned a {}-byte stream that does not decode: {e}",
+            compressed.num_elements()
+        )),
+    })
 }
 
 /// The child side of a crash-isolated fuzz test: find the target named `job`, run the cases,
@@ -498,11 +514,14 @@ pub fn child(reg: &Registry, targets: &[Target], job: &str, cases: &[Case]) {
         panic!("no fuzz target named {job}");
     };
     let t = run_target(reg, target, cases);
+    for (c, e) in &t.refused {
+        println!("refused: {c}\n    -> {e}");
+    }
     println!(
-        "{job}: {} cases, {} within bound, {} refused, {} broken",
+        "{SUMMARY_PREFIX}{} cases, {} within bound, {} refused, {} broken",
         cases.len(),
         t.passed,
-        t.refused,
+        t.refused.len(),
         t.broken.len()
     );
     if !t.broken.is_empty() {
@@ -513,6 +532,9 @@ pub fn child(reg: &Registry, targets: &[Target], job: &str, cases: &[Case]) {
         panic!("{msg}");
     }
 }
+
+/// Prefix of the child's summary line.
+pub const SUMMARY_PREFIX: &str = "fuzz-summary: ";
 
 /// The parent side: run every target's batch in a child of `test_name` and return one line
 /// per target plus the failures (crashes named with their signal and last case).
@@ -531,22 +553,100 @@ pub fn parent(test_name: &str, targets: &[Target]) -> (Vec<String>, Vec<String>)
         let summary = r
             .stdout
             .lines()
-            .find(|l| l.starts_with(&format!("{}: ", r.job)))
+            .find_map(|l| l.split_once(SUMMARY_PREFIX).map(|(_, s)| s))
             .unwrap_or("")
             .to_string();
         lines.push(format!(
             "{:<16} {:>5.1} s  {}",
             r.job,
             r.elapsed.as_secs_f64(),
-            if r.passed() {
-                summary
-            } else {
-                "FAILED".into()
-            }
+            if r.passed() { summary } else { "FAILED".into() }
         ));
         if !r.passed() {
             failures.push(r.describe());
         }
     }
     (lines, failures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(values: Vec<f32>, bound: Bound, fill: Fill) -> Case {
+        let n = values.len();
+        Case {
+            index: 0,
+            description: "test".into(),
+            input: Data::from_vec(values, &[n]).expect("data"),
+            bound,
+            fill,
+            control: false,
+        }
+    }
+
+    fn out(values: Vec<f32>) -> Data {
+        let n = values.len();
+        Data::from_vec(values, &[n]).expect("data")
+    }
+
+    #[test]
+    fn the_check_catches_every_broken_promise() {
+        let x = vec![1.0f32, 3.0, f32::NAN, -2.56e33, f32::INFINITY];
+        let none = case(x.clone(), Bound::Abs(0.5), Fill::None);
+        assert!(none.check(&out(x.clone())).is_ok());
+        let mut y = x.clone();
+        y[0] = 1.4;
+        y[3] = -2.5600001e33; // one ulp away: far beyond abs 0.5
+        assert!(none.check(&out(y)).is_err());
+        let mut y = x.clone();
+        y[0] = 1.6;
+        assert!(none.check(&out(y)).unwrap_err().contains("bound"));
+        let mut y = x.clone();
+        y[4] = f32::MAX;
+        assert!(none.check(&out(y)).unwrap_err().contains("NaN/Inf"));
+        let mut y = x.clone();
+        y[2] = f32::from_bits(f32::NAN.to_bits() ^ 1);
+        assert!(none.check(&out(y)).is_err(), "NaN payload must be kept");
+        // rel: the range of the finite values (with fill_mode none the fill value counts)
+        let rel = case(x.clone(), Bound::Rel(1e-3), Fill::None);
+        let mut y = x.clone();
+        y[0] = 1e29;
+        assert!(rel.check(&out(y.clone())).is_ok());
+        // auto: the fill point is exact and the range is that of the valid points (2)
+        let auto = case(x.clone(), Bound::Rel(0.1), Fill::Auto);
+        assert!(auto.check(&out(y)).is_err());
+        let mut y = x.clone();
+        y[0] = 1.19;
+        assert!(auto.check(&out(y.clone())).is_ok());
+        y[3] = -2.5600001e33;
+        assert!(auto.check(&out(y)).unwrap_err().contains("fill value"));
+        // shape and type
+        assert!(none.check(&out(vec![1.0; 4])).is_err());
+        let d = Data::from_vec(vec![1.0f64; 5], &[5]).expect("data");
+        assert!(none.check(&d).is_err());
+    }
+
+    #[test]
+    fn cases_cover_the_grid_and_are_deterministic() {
+        let a = cases(7, &[Fill::None, Fill::Auto], 2);
+        let b = cases(7, &[Fill::None, Fill::Auto], 2);
+        assert_eq!(a.len(), SHAPES.len() * 2 * 2 * 2 * 2);
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.description, y.description);
+            assert_eq!(x.input.bytes(), y.input.bytes());
+        }
+        let has =
+            |f: &dyn Fn(f64) -> bool| a.iter().any(|c| c.input.to_f64_vec().into_iter().any(f));
+        assert!(has(&|v| v.is_nan()));
+        assert!(has(&|v| v.is_infinite()));
+        assert!(has(&|v| v.is_finite() && v.abs() >= 1e33));
+        assert!(has(&|v| v != 0.0 && v.abs() < f64::MIN_POSITIVE));
+        assert!(has(&|v| v.abs() == f64::MAX));
+        assert!(a.iter().any(|c| c.control) && a.iter().any(|c| !c.control));
+        assert!(a.iter().any(|c| matches!(c.bound, Bound::Rel(_))));
+        for dims in SHAPES {
+            assert!(a.iter().any(|c| c.input.dims() == *dims));
+        }
+    }
 }

@@ -113,6 +113,7 @@ impl Report {
                 !l.starts_with(CASE_PREFIX)
                     && !l.trim().is_empty()
                     && !l.starts_with("running ")
+                    && !l.starts_with("test ")
                     && !l.starts_with("test result")
             })
             .collect();
@@ -271,4 +272,31 @@ pub fn default_parallelism() -> usize {
                 .unwrap_or(1)
         })
         .max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The child announces a case and aborts; the parent sees SIGABRT and the case.
+    #[test]
+    fn a_crashing_child_is_reported_with_its_signal_and_last_case() {
+        if let Some(job) = job() {
+            announce(&format!("{job}: the case before the crash"));
+            if job == "abort" {
+                std::process::abort();
+            }
+            return;
+        }
+        let name = "isolate::tests::a_crashing_child_is_reported_with_its_signal_and_last_case";
+        let limit = Duration::from_secs(60);
+        let reports = run_all(name, &["abort".into(), "fine".into()], 2, limit);
+        assert_eq!(reports[0].outcome, Outcome::Signal(6), "{reports:?}");
+        assert_eq!(
+            reports[0].last_case(),
+            Some("abort: the case before the crash")
+        );
+        assert!(reports[0].describe().contains("SIGABRT"));
+        assert!(reports[1].passed(), "{}", reports[1].describe());
+    }
 }

@@ -250,9 +250,10 @@ fn times_pow2(x: f64, k: i32) -> f64 {
 ///    `append_encoded_bitstream` on that chunk's compressor, whose encoder pointer is still
 ///    null on the first chunk: SIGSEGV. The 2-D driver checks the code and fails cleanly. The
 ///    same null dereference follows the other early `FE_Invalid`, in `m_midtread_quantize`,
-///    when `max|wavelet coefficient| / (1.5 t)` is not finite or above 2^63 (tolerances far
-///    below the data's magnitude, or doubles near `f64::MAX` that overflow in SPERR's mean or
-///    transform).
+///    when `max|wavelet coefficient| / q` is not finite or above 2^63: tolerances far below the
+///    data's magnitude (seen at `t = max|x| * 2^-64`), doubles near `f64::MAX` that overflow in
+///    SPERR's mean or transform, and psnr mode on tiny magnitudes, whose squared range
+///    underflows to a step `q` of 0 (seen on a field scaled by 2^-1000).
 ///
 /// The exact condition was checked on both sides (`tests/huge_values.rs`, raw SPERR in child
 /// processes): a field at tolerance `t * 2^68` (largest outlier error 4.8e18) compresses, the
@@ -321,10 +322,7 @@ impl FieldCodec for SperrCodec {
         };
         // SPERR works in double whatever the input type: scaling in double is exact.
         let k = scale_exponent(self.mode, abs, max_abs(values));
-        let scaled: Vec<f64> = values
-            .iter()
-            .map(|v| times_pow2(v.to_f64(), k))
-            .collect();
+        let scaled: Vec<f64> = values.iter().map(|v| times_pow2(v.to_f64(), k)).collect();
         let mode = match mode {
             sperr::CompressionMode::PointwiseError { pwe } => {
                 sperr::CompressionMode::PointwiseError {
@@ -399,9 +397,20 @@ mod tests {
 
     #[test]
     fn powers_of_two_are_exact() {
-        for x in [1.0, 1.5, f64::MIN_POSITIVE, 4.9e-324, 2.56e33, f64::MAX, 1e-310] {
+        for x in [
+            1.0,
+            1.5,
+            f64::MIN_POSITIVE,
+            4.9e-324,
+            2.56e33,
+            f64::MAX,
+            1e-310,
+        ] {
             let e = binary_exponent(x);
-            assert!(times_pow2(1.0, e) <= x && x < times_pow2(2.0, e), "{x:e}: {e}");
+            assert!(
+                times_pow2(1.0, e) <= x && x < times_pow2(2.0, e),
+                "{x:e}: {e}"
+            );
             let k = -e;
             let y = times_pow2(x, k);
             assert!((1.0..2.0).contains(&y), "{x:e} * 2^{k} = {y}");

@@ -158,6 +158,7 @@ fn plugin_is_scale_free_across_the_crash_threshold() {
     let v = field();
     let k3 = last_safe_exponent(outliers(&v, true).0);
     let mut sizes = Vec::new();
+    let mut reference: Option<Vec<f64>> = None;
     for k in [-1000, -300, -60, 0, 30, k3, k3 + 1, k3 + 40, 200, 900] {
         for f32_data in [false, true] {
             let x = scaled(&v, k);
@@ -171,9 +172,20 @@ fn plugin_is_scale_free_across_the_crash_threshold() {
                 Data::from_vec(x, &DIMS)
             }
             .expect("data");
-            let mut c = compressor(register, "sperr", &Options::new().with("pressio:abs", bound));
+            // fill_mode none: at 2^108 and up most values are >= 1e30, which `auto` would keep
+            // exactly as fill values
+            let o = Options::new()
+                .with("pressio:abs", bound)
+                .with("pressio:fill_mode", "none");
+            let mut c = compressor(register, "sperr", &o);
             let (out, bytes) = roundtrip(&mut c, &input);
             let err = common::max_error(&input, &out);
+            if !f32_data {
+                // the same reconstruction at every scale, bit for bit
+                let back = scaled(&out.to_f64_vec(), -k);
+                let first = reference.get_or_insert_with(|| back.clone());
+                assert!(back == *first, "2^{k}: another reconstruction");
+            }
             let m = c.get_metrics_results();
             let patched = m.get::<u64>("sperr:patched").1.unwrap_or(0);
             println!(
@@ -193,5 +205,42 @@ fn plugin_is_scale_free_across_the_crash_threshold() {
             s.windows(2).all(|w| w[0].2 == w[1].2),
             "sizes differ across scales: {s:?}"
         );
+    }
+}
+
+/// The bpp and psnr modes at scales where SPERR's own arithmetic over- or underflows (its PSNR
+/// search squares the range: 2^1800 is infinite, 2^-2000 is zero) give the same stream size and
+/// the same reconstruction (bit for bit, once unscaled) as at scale 1. (Sizes may differ by the
+/// 4 bytes of the scale exponent, which is not stored when it is 0.)
+#[test]
+fn bpp_and_psnr_modes_are_scale_free() {
+    let v = field();
+    for (mode, target) in [("psnr", 60.0), ("bpp", 4.0)] {
+        let mut seen: Option<(usize, Vec<f64>)> = None;
+        for k in [-1000, -300, 0, 69, 300, 900] {
+            let input = Data::from_vec(scaled(&v, k), &DIMS).expect("data");
+            let o = Options::new()
+                .with("sperr:mode_str", mode)
+                .with("sperr:tolerance", target)
+                .with("pressio:fill_mode", "none");
+            let mut c = compressor(register, "sperr", &o);
+            let (out, bytes) = roundtrip(&mut c, &input);
+            let back = scaled(&out.to_f64_vec(), -k);
+            println!("{mode} 2^{k}: {bytes} bytes");
+            assert!(
+                back.iter().all(|x| x.is_finite()),
+                "{mode} 2^{k}: non-finite"
+            );
+            match &seen {
+                None => seen = Some((bytes, back)),
+                Some((b, r)) => {
+                    assert!(
+                        bytes.abs_diff(*b) <= 4,
+                        "{mode} 2^{k}: {bytes} bytes, not {b}"
+                    );
+                    assert!(back == *r, "{mode} 2^{k}: another reconstruction");
+                }
+            }
+        }
     }
 }
