@@ -106,7 +106,7 @@ fn union_of_children_results_with_placeholders() {
     for k in RATES {
         assert_eq!(r.key_status(k), KeyStatus::Exists, "{k}");
     }
-    assert_eq!(r.len(), 5 + 19 + 1 + 24 + 4);
+    assert_eq!(r.len(), 7 + 20 + 1 + 24 + 4);
     assert_eq!(
         m.get_configuration().value(keys::CHILDREN),
         Some(&Value::Strings(vec![
@@ -282,7 +282,7 @@ fn same_plugin_list_keeps_state_and_nesting_terminates() {
     assert_eq!(r.get::<f64>("error_stat:max_error").1, Some(1.0));
     // a composite inside a composite does not rebuild itself forever
     let mut nested = composite(&["composite", "size"]);
-    assert_eq!(nested.get_results().len(), 5 + 4);
+    assert_eq!(nested.get_results().len(), 7 + 4);
     nested
         .set_options(&Options::new().with("anything", 1i32))
         .unwrap();

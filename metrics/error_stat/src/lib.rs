@@ -4,7 +4,8 @@
 //! The metric keeps a copy of the input in `begin_compress` and computes in `end_decompress`
 //! (also through `Metrics::evaluate` with both buffers). Every value is computed in `f64`
 //! whatever the dtypes (integers and floats of any width; byte and bool buffers read as `u8`).
-//! With `x` the original and `x̂` the decompressed value, over the `n` pairs used:
+//! With `x` the original and `x̂` the decompressed value, over the `n` pairs used (the valid
+//! points, see *Fill values* below):
 //!
 //! * `value_min`, `value_max`, `value_mean`, `value_std` (population, divided by `n`) and
 //!   `value_range = value_max - value_min` describe the original data;
@@ -16,11 +17,24 @@
 //! * `min_pw_rel_error`, `max_pw_rel_error`: extremes of `error / |x|` over the pairs with
 //!   `x != 0`.
 //!
+//! # Fill values
+//!
+//! The metric honours the generic fill keys `pressio:fill_mode` (`auto` by default, `values`,
+//! `none`), `pressio:fill_value` and `pressio:fill_values` (a compressor handle forwards them to
+//! its metric). Under `auto` or `values`, the fill points of a `float` or `double` input (per
+//! `FillSpec::detect`: `_FillValue`, GrADS UNDEF `-2.56e33`, land masks at `1e20`, …) are left
+//! out of every statistic whatever the decompressed buffer holds there, so `value_range` (and
+//! with it `psnr`, `min_rel_error`, `max_rel_error`) is the range of the valid values. Under
+//! `none` every pair is used, as in LibPressio. Integer, byte and bool buffers have no fill
+//! points. `error_stat:valid_points` counts the points finite in the input and not fill points
+//! (under `none`: the finite points); it equals `n` unless non-finite values were not
+//! reproduced (below).
+//!
 //! # Special values
 //!
-//! * **Non-finite data.** A pair whose two values are the same non-finite value (both NaN, or
-//!   both `+inf`, or both `-inf`) was reproduced exactly; it is skipped by every statistic and
-//!   not counted in `error_stat:n`. Every other pair is used with IEEE arithmetic, so a
+//! * **Non-finite data** (the same rule in every fill mode). A pair whose two values are the same
+//!   non-finite value (both NaN, or both `+inf`, or both `-inf`) was reproduced exactly; it is
+//!   skipped by every statistic and not counted in `error_stat:n`. Every other pair is used with IEEE arithmetic, so a
 //!   non-finite value that was not reproduced makes the statistics it reaches NaN or infinite
 //!   (minima and maxima propagate NaN instead of ignoring it).
 //! * **`mse == 0`** (exact reconstruction): `psnr = +inf`, also when `value_range == 0` (where
@@ -35,8 +49,11 @@
 #![warn(missing_docs)]
 
 use pressio_ml_core::{
-    keys, metric_configuration, DType, Data, Element, MetricsPlugin, Options, PressioError,
-    RegistryBuilder, Result,
+    DType, Data, Element, FillSpec, Options, PressioError, RegistryBuilder, Result,
+};
+use pressio_ml_metric_common::{
+    fill_mask, held_elements, same_non_finite, Extremes, Moments, PairMetric, PairStatistic,
+    WindowSums,
 };
 
 /// Registry id and key prefix of the metric.
@@ -79,10 +96,12 @@ pub const DIFFERENCE_RANGE: &str = "error_stat:difference_range";
 pub const ERROR_RANGE: &str = "error_stat:error_range";
 /// Result key: number of value pairs used (`uint64`).
 pub const N: &str = "error_stat:n";
+/// Result key: number of valid points, finite in the input and not fill points (`uint64`).
+pub const VALID_POINTS: &str = "error_stat:valid_points";
 
 /// Register the `error_stat` metric.
 pub fn register(builder: &mut RegistryBuilder) -> Result<()> {
-    builder.metric(ID, |_| Box::new(ErrorStatMetric::new()))?;
+    builder.metric(ID, |_| Box::new(ErrorStatMetric::default()))?;
     Ok(())
 }
 
@@ -91,6 +110,8 @@ pub fn register(builder: &mut RegistryBuilder) -> Result<()> {
 pub struct ErrorStats {
     /// Number of value pairs used.
     pub n: u64,
+    /// Number of points finite in the input and not fill points.
+    pub valid_points: u64,
     /// Value-range PSNR in dB.
     pub psnr: f64,
     /// Mean squared error.
@@ -134,6 +155,7 @@ impl ErrorStats {
     pub fn to_options(&self) -> Options {
         let mut o = Options::new();
         o.set(N, self.n);
+        o.set(VALID_POINTS, self.valid_points);
         for (k, v) in self.doubles() {
             o.set(k, v);
         }
@@ -186,24 +208,6 @@ pub const DOUBLE_KEYS: [&str; 18] = [
     ERROR_RANGE,
 ];
 
-/// Minimum that returns NaN if either side is NaN.
-fn nan_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else {
-        a.min(b)
-    }
-}
-
-/// Maximum that returns NaN if either side is NaN.
-fn nan_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else {
-        a.max(b)
-    }
-}
-
 /// Neumaier-compensated running sum.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sum {
@@ -234,81 +238,63 @@ impl Sum {
 }
 
 /// Streaming accumulator of the statistics over (original, decompressed) pairs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Accumulator {
-    n: u64,
-    mean: f64,
-    m2: f64,
-    vmin: f64,
-    vmax: f64,
+    valid: u64,
+    /// Moments of the pairs used in the finished chunks (the original's mean and variance are
+    /// reported).
+    moments: Moments,
+    /// Sums of the pairs used in the current chunk.
+    chunk: WindowSums,
+    values: Extremes,
     sum_diff: Sum,
     sum_err: Sum,
     sum_sq: Sum,
-    dmin: f64,
-    dmax: f64,
-    emin: f64,
-    emax: f64,
+    diffs: Extremes,
+    errors: Extremes,
     pw_n: u64,
-    pwmin: f64,
-    pwmax: f64,
+    pw: Extremes,
 }
 
 impl Accumulator {
-    fn new() -> Self {
-        Accumulator {
-            n: 0,
-            mean: 0.0,
-            m2: 0.0,
-            vmin: f64::INFINITY,
-            vmax: f64::NEG_INFINITY,
-            sum_diff: Sum::default(),
-            sum_err: Sum::default(),
-            sum_sq: Sum::default(),
-            dmin: f64::INFINITY,
-            dmax: f64::NEG_INFINITY,
-            emin: f64::INFINITY,
-            emax: f64::NEG_INFINITY,
-            pw_n: 0,
-            pwmin: f64::INFINITY,
-            pwmax: f64::NEG_INFINITY,
-        }
-    }
-
     #[inline]
     fn push(&mut self, x: f64, y: f64) {
+        if x.is_finite() {
+            self.valid += 1;
+        }
         // the same non-finite value on both sides was reproduced exactly: skip it
-        if !x.is_finite() && !y.is_finite() && (x == y || (x.is_nan() && y.is_nan())) {
+        if same_non_finite(x, y) {
             return;
         }
-        self.n += 1;
-        // Welford update of mean and sum of squared deviations
-        let delta = x - self.mean;
-        self.mean += delta / self.n as f64;
-        self.m2 += delta * (x - self.mean);
-        self.vmin = nan_min(self.vmin, x);
-        self.vmax = nan_max(self.vmax, x);
+        self.chunk.push(x, y);
+        self.values.push(x);
         let diff = x - y;
         let err = diff.abs();
         self.sum_diff.add(diff);
         self.sum_err.add(err);
         self.sum_sq.add(diff * diff);
-        self.dmin = nan_min(self.dmin, diff);
-        self.dmax = nan_max(self.dmax, diff);
-        self.emin = nan_min(self.emin, err);
-        self.emax = nan_max(self.emax, err);
+        self.diffs.push(diff);
+        self.errors.push(err);
         if x != 0.0 {
-            let pw = err / x.abs();
             self.pw_n += 1;
-            self.pwmin = nan_min(self.pwmin, pw);
-            self.pwmax = nan_max(self.pwmax, pw);
+            self.pw.push(err / x.abs());
         }
     }
 
-    fn finish(&self) -> ErrorStats {
+    /// Fold the current chunk's sums into the moments.
+    fn end_chunk(&mut self) {
+        self.moments.merge(&self.chunk.moments());
+        self.chunk = WindowSums::default();
+    }
+
+    fn finish(&mut self) -> ErrorStats {
+        self.end_chunk();
         let nan = f64::NAN;
-        if self.n == 0 {
+        let count = self.moments.count();
+        if count == 0 {
             return ErrorStats {
                 n: 0,
+                valid_points: self.valid,
                 psnr: nan,
                 mse: nan,
                 rmse: nan,
@@ -329,8 +315,8 @@ impl Accumulator {
                 error_range: nan,
             };
         }
-        let n = self.n as f64;
-        let value_range = self.vmax - self.vmin;
+        let n = count as f64;
+        let value_range = self.values.span();
         let mse = self.sum_sq.value() / n;
         let rmse = mse.sqrt();
         let psnr = if mse == 0.0 {
@@ -341,28 +327,30 @@ impl Accumulator {
         let (pwmin, pwmax) = if self.pw_n == 0 {
             (nan, nan)
         } else {
-            (self.pwmin, self.pwmax)
+            (self.pw.min(), self.pw.max())
         };
+        let (emin, emax) = (self.errors.min(), self.errors.max());
         ErrorStats {
-            n: self.n,
+            n: count,
+            valid_points: self.valid,
             psnr,
             mse,
             rmse,
-            value_mean: self.mean,
-            value_std: (self.m2 / n).sqrt(),
-            value_min: self.vmin,
-            value_max: self.vmax,
+            value_mean: self.moments.mean_x(),
+            value_std: self.moments.var_x().sqrt(),
+            value_min: self.values.min(),
+            value_max: self.values.max(),
             value_range,
-            min_error: self.emin,
-            max_error: self.emax,
-            min_rel_error: self.emin / value_range,
-            max_rel_error: self.emax / value_range,
+            min_error: emin,
+            max_error: emax,
+            min_rel_error: emin / value_range,
+            max_rel_error: emax / value_range,
             min_pw_rel_error: pwmin,
             max_pw_rel_error: pwmax,
             average_difference: self.sum_diff.value() / n,
             average_error: self.sum_err.value() / n,
-            difference_range: self.dmax - self.dmin,
-            error_range: self.emax - self.emin,
+            difference_range: self.diffs.span(),
+            error_range: self.errors.span(),
         }
     }
 }
@@ -397,28 +385,20 @@ fn read_f64(d: &Data, start: usize, out: &mut [f64]) {
     }
 }
 
-/// Number of elements whose bytes a buffer actually holds, checked against its metadata.
-fn held_elements(d: &Data, what: &str) -> Result<usize> {
-    let n = d.num_elements();
-    if d.num_bytes() != n.saturating_mul(d.dtype().size()) {
-        return Err(PressioError::InvalidInput(format!(
-            "error_stat: the {what} buffer has dims {:?} of {} but holds {} bytes",
-            d.dims(),
-            d.dtype(),
-            d.num_bytes()
-        )));
-    }
-    Ok(n)
-}
-
-fn accumulate(acc: &mut Accumulator, original: &Data, decompressed: &Data) -> Result<()> {
-    let n = held_elements(original, "uncompressed")?;
-    let m = held_elements(decompressed, "decompressed")?;
+fn accumulate(
+    acc: &mut Accumulator,
+    original: &Data,
+    decompressed: &Data,
+    fill: &FillSpec,
+) -> Result<()> {
+    let n = held_elements(original, ID, "uncompressed")?;
+    let m = held_elements(decompressed, ID, "decompressed")?;
     if n != m {
         return Err(PressioError::InvalidInput(format!(
             "error_stat: uncompressed data has {n} elements, decompressed data has {m}"
         )));
     }
+    let mask = fill_mask(original, fill)?;
     const CHUNK: usize = 4096;
     let mut xs = [0f64; CHUNK];
     let mut ys = [0f64; CHUNK];
@@ -427,103 +407,62 @@ fn accumulate(acc: &mut Accumulator, original: &Data, decompressed: &Data) -> Re
         let len = CHUNK.min(n - start);
         read_f64(original, start, &mut xs[..len]);
         read_f64(decompressed, start, &mut ys[..len]);
-        for (&x, &y) in xs[..len].iter().zip(&ys[..len]) {
-            acc.push(x, y);
+        let pairs = xs[..len].iter().zip(&ys[..len]);
+        match &mask {
+            None => pairs.for_each(|(&x, &y)| acc.push(x, y)),
+            // fill points are left out whatever the decompressed buffer holds there
+            Some(mask) => pairs
+                .zip(&mask[start..start + len])
+                .filter(|(_, f)| !**f)
+                .for_each(|((&x, &y), _)| acc.push(x, y)),
         }
+        acc.end_chunk();
         start += len;
     }
     Ok(())
 }
 
-/// Statistics of `decompressed` against `original` (element by element, in memory order).
-pub fn error_stats(original: &Data, decompressed: &Data) -> Result<ErrorStats> {
-    error_stats_many(&[(original, decompressed)])
+/// Statistics of `decompressed` against `original` (element by element, in memory order) over
+/// the valid points under `fill` (`FillSpec::none()`: every pair, as LibPressio).
+pub fn error_stats(original: &Data, decompressed: &Data, fill: &FillSpec) -> Result<ErrorStats> {
+    error_stats_many(&[(original, decompressed)], fill)
 }
 
-/// Statistics over several (original, decompressed) pairs taken together as one sequence.
-pub fn error_stats_many(pairs: &[(&Data, &Data)]) -> Result<ErrorStats> {
-    let mut acc = Accumulator::new();
+/// Statistics over several (original, decompressed) pairs taken together as one sequence,
+/// over the valid points of each under `fill`.
+pub fn error_stats_many(pairs: &[(&Data, &Data)], fill: &FillSpec) -> Result<ErrorStats> {
+    let mut acc = Accumulator::default();
     for (o, d) in pairs {
-        accumulate(&mut acc, o, d)?;
+        accumulate(&mut acc, o, d, fill)?;
     }
     Ok(acc.finish())
 }
 
+/// The `error_stat` statistic behind [`ErrorStatMetric`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ErrorStat;
+
 /// The `error_stat` metrics plugin.
-#[derive(Debug, Clone, Default)]
-pub struct ErrorStatMetric {
-    inputs: Vec<Data>,
-    stats: Option<ErrorStats>,
-}
+pub type ErrorStatMetric = PairMetric<ErrorStat>;
 
-impl ErrorStatMetric {
-    /// A fresh instance with no input and no results.
-    pub fn new() -> Self {
-        Self::default()
-    }
+impl PairStatistic for ErrorStat {
+    type Output = ErrorStats;
 
-    fn compute(&mut self, outputs: &[&Data]) -> Result<()> {
-        if self.inputs.is_empty() {
-            // nothing to compare against (no compression seen): keep the current results
-            return Ok(());
-        }
-        if self.inputs.len() != outputs.len() {
-            self.stats = None;
-            return Err(PressioError::InvalidInput(format!(
-                "error_stat: {} uncompressed buffers but {} decompressed buffers",
-                self.inputs.len(),
-                outputs.len()
-            )));
-        }
-        let pairs: Vec<(&Data, &Data)> = self.inputs.iter().zip(outputs.iter().copied()).collect();
-        let r = error_stats_many(&pairs);
-        self.stats = r.as_ref().ok().copied();
-        r.map(|_| ())
-    }
-}
-
-impl MetricsPlugin for ErrorStatMetric {
-    fn id(&self) -> &str {
+    fn id(&self) -> &'static str {
         ID
     }
 
-    fn begin_compress(&mut self, input: &Data, _output: &Data) -> Result<()> {
-        self.inputs = vec![input.clone()];
-        Ok(())
+    fn compute(&self, pairs: &[(&Data, &Data)], fill: &FillSpec) -> Result<ErrorStats> {
+        error_stats_many(pairs, fill)
     }
 
-    fn end_decompress(&mut self, _input: &Data, output: &Data, ok: bool) -> Result<()> {
-        if ok {
-            self.compute(&[output])
-        } else {
-            Ok(())
-        }
-    }
-
-    fn begin_compress_many(&mut self, inputs: &[&Data], _outputs: &[&Data]) -> Result<()> {
-        self.inputs = inputs.iter().map(|d| (*d).clone()).collect();
-        Ok(())
-    }
-
-    fn end_decompress_many(
-        &mut self,
-        _inputs: &[&Data],
-        outputs: &[&Data],
-        ok: bool,
-    ) -> Result<()> {
-        if ok {
-            self.compute(outputs)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn results(&mut self, _compressor_results: &Options) -> Options {
-        match &self.stats {
+    fn results(&self, output: Option<&ErrorStats>) -> Options {
+        match output {
             Some(s) => s.to_options(),
             None => {
                 let mut o = Options::new();
                 o.set_or_placeholder::<u64>(N, None);
+                o.set_or_placeholder::<u64>(VALID_POINTS, None);
                 for k in DOUBLE_KEYS {
                     o.set_or_placeholder::<f64>(k, None);
                 }
@@ -532,28 +471,26 @@ impl MetricsPlugin for ErrorStatMetric {
         }
     }
 
-    fn configuration(&self) -> Options {
-        metric_configuration(true, &[keys::PREDICTORS_ERROR_DEPENDENT])
-    }
-
     fn documentation(&self) -> Options {
         let mut d = Options::new();
         d.set(
-            keys::DESCRIPTION,
+            pressio_ml_core::keys::DESCRIPTION,
             "error_stat metric: pointwise error statistics (PSNR, MSE, value range, absolute, \
              range-relative and pointwise-relative errors) between the input and the \
-             decompressed output, computed in double precision",
+             decompressed output, computed in double precision over the valid points (fill \
+             points under pressio:fill_mode auto or values are left out)",
         );
-        let docs: [(&str, &str); 19] = [
-            (N, "number of value pairs used (pairs holding the same non-finite value on both sides are skipped)"),
+        let docs: [(&str, &str); 20] = [
+            (N, "number of value pairs used: the valid points, plus the non-finite values that were not reproduced exactly (pairs holding the same non-finite value on both sides, and fill points unless pressio:fill_mode is none, are skipped)"),
+            (VALID_POINTS, "number of valid points: finite in the input and not fill points under pressio:fill_mode (under none: the finite points); the statistics are over these"),
             (PSNR, "value-range PSNR in dB: -20 log10(rmse / value_range); +inf when mse is 0"),
             (MSE, "mean squared error: sum of (x - x_hat)^2 / n"),
             (RMSE, "root mean squared error: sqrt(mse)"),
             (VALUE_MEAN, "mean of the original values"),
             (VALUE_STD, "population standard deviation of the original values"),
-            (VALUE_MIN, "minimum original value"),
-            (VALUE_MAX, "maximum original value"),
-            (VALUE_RANGE, "value_max - value_min of the original data"),
+            (VALUE_MIN, "minimum original value (fill points left out)"),
+            (VALUE_MAX, "maximum original value (fill points left out)"),
+            (VALUE_RANGE, "value_max - value_min of the original data: the valid range unless pressio:fill_mode is none"),
             (MIN_ERROR, "smallest absolute error |x - x_hat|"),
             (MAX_ERROR, "largest absolute error |x - x_hat|"),
             (MIN_REL_ERROR, "min_error / value_range"),
@@ -569,9 +506,5 @@ impl MetricsPlugin for ErrorStatMetric {
             d.set(k, v);
         }
         d
-    }
-
-    fn clone_metric(&self) -> Box<dyn MetricsPlugin> {
-        Box::new(self.clone())
     }
 }

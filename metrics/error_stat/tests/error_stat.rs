@@ -1,6 +1,6 @@
 use pressio_ml_core::{
-    keys, Compressor, CompressorPlugin, DType, Data, Element, KeyStatus, Metrics, OptionType,
-    Options, RegistryBuilder, Result, Version,
+    keys, Compressor, CompressorPlugin, DType, Data, Element, FillSpec, KeyStatus, Metrics,
+    OptionType, Options, RegistryBuilder, Result, Value, Version,
 };
 use pressio_ml_metric_error_stat::*;
 
@@ -99,9 +99,11 @@ fn eval<T: Element>(x: Vec<T>, y: Vec<T>, dims: &[usize]) -> Result<Options> {
 fn fresh_instance_returns_typed_placeholders() {
     let mut m = metrics();
     let r = m.get_results();
-    assert_eq!(r.len(), 19);
-    assert_eq!(r.get_option(N).unwrap().option_type(), OptionType::U64);
-    assert_eq!(r.key_status(N), KeyStatus::Exists);
+    assert_eq!(r.len(), 20);
+    for k in [N, VALID_POINTS] {
+        assert_eq!(r.get_option(k).unwrap().option_type(), OptionType::U64);
+        assert_eq!(r.key_status(k), KeyStatus::Exists);
+    }
     for k in DOUBLE_KEYS {
         assert_eq!(r.key_status(k), KeyStatus::Exists, "{k}");
         assert_eq!(
@@ -399,10 +401,249 @@ fn clone_copies_state_and_docs_cover_keys() {
     for k in metrics().get_results().keys() {
         assert!(docs.get_str(k).is_some(), "undocumented {k}");
     }
+    // the fill keys are options of the metric, documented, and echo back
+    let o = m.get_options();
+    assert_eq!(o.len(), 3);
+    for k in o.keys() {
+        assert!(docs.get_str(k).is_some(), "undocumented {k}");
+    }
+    m.set_options(&o).unwrap();
+    assert_eq!(m.get_options(), o);
     let cfg = m.get_configuration();
     assert_eq!(
         cfg.get::<bool>(keys::PREDICTORS_REQUIRES_DECOMPRESS).1,
         Some(true)
     );
     assert_eq!(cfg.get_str(keys::STABILITY), Some("stable"));
+}
+
+/// A real field from ../shared/data, its first `leading` slowest slices; None (and a visible
+/// message) where the data is absent.
+fn shared_field(name: &str, leading: usize) -> Option<Data> {
+    let f = pressio_ml_testdata::fields()
+        .into_iter()
+        .find(|f| f.name == name);
+    if f.is_none() {
+        eprintln!("skipped: {name} not found in ../shared/data");
+    }
+    f.map(|f| f.load_leading(leading))
+}
+
+/// The values at the positions where `keep` holds, as f64.
+fn select(v: &[f32], keep: &[bool]) -> Vec<f64> {
+    v.iter()
+        .zip(keep)
+        .filter(|(_, k)| **k)
+        .map(|(a, _)| *a as f64)
+        .collect()
+}
+
+fn with_fill(m: &mut Metrics, mode: &str, value: Option<f64>) {
+    let mut o = Options::new().with(pressio_ml_core::fill::FILL_MODE, mode);
+    if let Some(v) = value {
+        o.set(pressio_ml_core::fill::FILL_VALUE, v);
+    }
+    m.set_options(&o).unwrap();
+}
+
+#[test]
+fn ipsl_land_points_are_left_out() {
+    // SST with land points at 1e20 (31% of the points)
+    let Some(input) = shared_field("ipsl_tos_24x170x180", 6) else {
+        return;
+    };
+    let x = input.as_slice::<f32>().unwrap().to_vec();
+    // independent criterion for the valid (sea) points: the land value is the only huge one
+    let sea: Vec<bool> = x.iter().map(|v| v.abs() < 1e19).collect();
+    let all = vec![true; x.len()];
+    let n_sea = sea.iter().filter(|s| **s).count();
+    assert!(
+        n_sea > x.len() / 2 && n_sea < x.len(),
+        "{n_sea} of {}",
+        x.len()
+    );
+    // land exact; sea points off by up to 0.02 K
+    let noise = lcg(11, x.len());
+    let y: Vec<f32> = x
+        .iter()
+        .zip(&noise)
+        .map(|(v, e)| {
+            if v.abs() < 1e19 {
+                (*v as f64 + (e - 0.5) * 0.04) as f32
+            } else {
+                *v
+            }
+        })
+        .collect();
+    let output = Data::from_vec(y.clone(), input.dims()).unwrap();
+    let (xs, ys) = (select(&x, &sea), select(&y, &sea));
+    let over_sea = reference(&xs, &ys);
+    let over_all = reference(&select(&x, &all), &select(&y, &all));
+
+    // default (auto): over the sea points only
+    let mut m = metrics();
+    let r = m.evaluate(Some(&input), None, Some(&output)).unwrap();
+    assert_eq!(n_of(&r), n_sea as u64);
+    assert_eq!(r.get::<u64>(VALID_POINTS).1, Some(n_sea as u64));
+    assert_close(&r, &over_sea, 1e-9);
+    let psnr = get(&r, PSNR);
+    assert!(
+        get(&r, VALUE_RANGE) < 40.0 && psnr > 50.0 && psnr < 100.0,
+        "{psnr}"
+    );
+    assert!(get(&r, MAX_ERROR) <= 0.02 + 1e-4);
+    // what the decompressed buffer holds at land points does not matter
+    let mut y2 = y.clone();
+    for (v, s) in y2.iter_mut().zip(&sea) {
+        if !s {
+            *v = 0.0;
+        }
+    }
+    let out2 = Data::from_vec(y2, input.dims()).unwrap();
+    let r2 = m.evaluate(Some(&input), None, Some(&out2)).unwrap();
+    assert_close(&r2, &over_sea, 1e-9);
+    // the land value declared explicitly: the same
+    with_fill(&mut m, "values", Some(1e20));
+    let r = m.evaluate(Some(&input), None, Some(&output)).unwrap();
+    assert_close(&r, &over_sea, 1e-9);
+
+    // none: every point, LibPressio's numbers (the 1e20 range makes psnr meaningless)
+    with_fill(&mut m, "none", None);
+    let r = m.evaluate(Some(&input), None, Some(&output)).unwrap();
+    assert_eq!(n_of(&r), x.len() as u64);
+    assert_eq!(r.get::<u64>(VALID_POINTS).1, Some(x.len() as u64));
+    assert_close(&r, &over_all, 1e-9);
+    assert!(get(&r, PSNR) > psnr + 300.0);
+    // only another value declared: 1e20 is data again
+    with_fill(&mut m, "values", Some(-999.0));
+    let r = m.evaluate(Some(&input), None, Some(&output)).unwrap();
+    assert_close(&r, &over_all, 1e-9);
+    // the free function agrees
+    let s = error_stats(&input, &output, &FillSpec::none()).unwrap();
+    assert_eq!(s.n, x.len() as u64);
+    assert_eq!(s.to_options().get::<f64>(PSNR).1, Some(get(&r, PSNR)));
+}
+
+#[test]
+fn grads_mask_through_a_compressor_handle() {
+    // a real 3-D temperature field with a scattered GrADS UNDEF mask on 10% of the points
+    let Some(input) = shared_field("ncep06_T_17x64x128", 6) else {
+        return;
+    };
+    let u = lcg(12, input.num_elements());
+    let x: Vec<f32> = input
+        .as_slice::<f32>()
+        .unwrap()
+        .iter()
+        .zip(&u)
+        .map(|(v, r)| if *r < 0.1 { -2.56e33 } else { *v })
+        .collect();
+    let valid: Vec<bool> = x.iter().map(|v| *v > -1e30).collect();
+    let input = Data::from_vec(x.clone(), input.dims()).unwrap();
+    let mut b = RegistryBuilder::new();
+    register(&mut b).unwrap();
+    // the offset leaves -2.56e33 bit-exact in f32 and moves every temperature by ~0.25
+    let mut c = Compressor::new(
+        Box::new(Offset {
+            offset: 0.25,
+            kept: None,
+        }),
+        b.build(),
+    );
+    c.set_options(&Options::new().with(keys::METRIC, "error_stat"))
+        .unwrap();
+    // the fill keys are declared through the compressor
+    let o = c.get_options();
+    assert_eq!(o.get_str(pressio_ml_core::fill::FILL_MODE), Some("auto"));
+    let run = |c: &mut Compressor| -> (Options, Vec<f32>) {
+        let mut stream = Data::empty(DType::Byte, &[]);
+        c.compress(&input, &mut stream).unwrap();
+        let mut out = Data::empty(DType::Float, input.dims());
+        c.decompress(&stream, &mut out).unwrap();
+        (
+            c.get_metrics_results(),
+            out.as_slice::<f32>().unwrap().to_vec(),
+        )
+    };
+    let (r, y) = run(&mut c);
+    for (a, b) in x.iter().zip(&y) {
+        if *a < -1e30 {
+            assert_eq!(a.to_bits(), b.to_bits());
+        }
+    }
+    let n_valid = valid.iter().filter(|v| **v).count() as u64;
+    assert_eq!(r.get::<u64>(VALID_POINTS).1, Some(n_valid));
+    assert_close(
+        &r,
+        &reference(&select(&x, &valid), &select(&y, &valid)),
+        1e-9,
+    );
+    assert!((get(&r, MAX_ERROR) - 0.25).abs() < 1e-4);
+    // pressio:fill_mode set on the compressor reaches its metric
+    c.set_options(&Options::new().with(pressio_ml_core::fill::FILL_MODE, "none"))
+        .unwrap();
+    let (r, y) = run(&mut c);
+    let all = vec![true; x.len()];
+    assert_close(&r, &reference(&select(&x, &all), &select(&y, &all)), 1e-9);
+    assert!(get(&r, VALUE_RANGE) > 1e33);
+    // a bad value is refused by the metric too
+    assert!(c
+        .set_options(&Options::new().with(
+            pressio_ml_core::fill::FILL_VALUES,
+            Value::Strings(vec!["x".into()])
+        ))
+        .is_err());
+}
+
+#[test]
+fn fill_handling_keeps_the_non_finite_rules() {
+    let nan = f64::NAN;
+    let inf = f64::INFINITY;
+    let fill = -2.56e33;
+    // matched NaN/Inf skipped, fill skipped whatever was decompressed there
+    let x = vec![nan, 1.0, inf, fill, 3.0, 2.0];
+    let y = vec![nan, 1.5, inf, 7.0, 3.0, 2.0];
+    let r = eval(x.clone(), y.clone(), &[6]).unwrap();
+    assert_eq!(n_of(&r), 3);
+    assert_eq!(r.get::<u64>(VALID_POINTS).1, Some(3));
+    assert_close(&r, &reference(&[1.0, 3.0, 2.0], &[1.5, 3.0, 2.0]), 1e-14);
+    // an unreproduced NaN still poisons the statistics, and is not a valid point
+    let mut y2 = y.clone();
+    y2[0] = 0.0;
+    let r = eval(x.clone(), y2, &[6]).unwrap();
+    assert_eq!(n_of(&r), 4);
+    assert_eq!(r.get::<u64>(VALID_POINTS).1, Some(3));
+    assert!(get(&r, MAX_ERROR).is_nan() && get(&r, PSNR).is_nan());
+    // a NaN decompressed at a valid point too
+    let mut y3 = y.clone();
+    y3[4] = nan;
+    assert!(get(&eval(x.clone(), y3, &[6]).unwrap(), MSE).is_nan());
+    // under none the fill point is data
+    let s = error_stats(
+        &Data::from_vec(x, &[6]).unwrap(),
+        &Data::from_vec(y, &[6]).unwrap(),
+        &FillSpec::none(),
+    )
+    .unwrap();
+    assert_eq!((s.n, s.valid_points), (4, 4));
+    assert_eq!(s.value_min, fill);
+    // auto does not apply its conventions when they would mark every finite value
+    let r = eval(vec![1e20f32, -2.56e33], vec![1e20f32, 0.0], &[2]).unwrap();
+    assert_eq!(n_of(&r), 2);
+    // declared values: the fill points are left out, even when nothing else is left
+    let mut m = metrics();
+    let only_fill = Data::from_vec(vec![1e20f32, 5.0, 1e20], &[3]).unwrap();
+    with_fill(&mut m, "values", Some(1e20));
+    let out = Data::from_vec(vec![0.0f32, 5.0, 0.0], &[3]).unwrap();
+    let r = m.evaluate(Some(&only_fill), None, Some(&out)).unwrap();
+    assert_eq!((n_of(&r), get(&r, MAX_ERROR)), (1, 0.0));
+    let r = m
+        .evaluate(
+            Some(&Data::from_vec(vec![1e20f32; 2], &[2]).unwrap()),
+            None,
+            Some(&Data::from_vec(vec![0.0f32; 2], &[2]).unwrap()),
+        )
+        .unwrap();
+    assert_eq!(n_of(&r), 0);
+    assert!(get(&r, PSNR).is_nan());
 }

@@ -8,17 +8,28 @@
 //! | `size:decompressed_size` | uint64 | bytes of the decompressed output |
 //! | `size:compression_ratio` | double | uncompressed bytes / compressed bytes |
 //! | `size:bit_rate` | double | compressed bits per input element |
+//! | `size:valid_points` | uint64 | input points finite and not fill points (pressio-ml) |
+//! | `size:valid_bit_rate` | double | compressed bits per valid point (pressio-ml) |
 //!
 //! Sizes come from the buffers' metadata (number of elements times the dtype size), as
 //! LibPressio's `size_in_bytes` does, so an output template without a buffer still counts. Every
 //! key is always returned, as a typed placeholder until its value is known. The `_many` hooks sum
 //! the sizes and element counts over all buffers.
+//!
+//! The two `valid` keys follow the generic fill keys (`pressio:fill_mode`, `pressio:fill_value`,
+//! `pressio:fill_values`; a compressor handle forwards them to its metric): a valid point is
+//! finite in the input and, unless the mode is `none`, not a fill point of a `float` or `double`
+//! input. On a field with a land mask, `size:valid_bit_rate` is what the data that matters
+//! costs, the mask and fill points included in the numerator. Counting them takes one pass over
+//! the input at compression; an input without a buffer leaves them as placeholders.
 
 #![warn(missing_docs)]
 
 use pressio_ml_core::{
-    keys, metric_configuration, Data, MetricsPlugin, Options, RegistryBuilder, Result, Value,
+    keys, metric_configuration, Data, FillOptions, MetricsPlugin, Options, RegistryBuilder, Result,
+    Value,
 };
+use pressio_ml_metric_common::valid_points;
 
 /// Registry id and key prefix of the metric.
 pub const ID: &str = "size";
@@ -32,6 +43,10 @@ pub const DECOMPRESSED_SIZE: &str = "size:decompressed_size";
 pub const COMPRESSION_RATIO: &str = "size:compression_ratio";
 /// Result key: compressed bits per uncompressed element (`double`).
 pub const BIT_RATE: &str = "size:bit_rate";
+/// Result key: uncompressed points that are finite and not fill points (`uint64`).
+pub const VALID_POINTS: &str = "size:valid_points";
+/// Result key: compressed bits per valid point (`double`).
+pub const VALID_BIT_RATE: &str = "size:valid_bit_rate";
 
 /// Register the `size` metric.
 pub fn register(builder: &mut RegistryBuilder) -> Result<()> {
@@ -59,11 +74,25 @@ fn described_bytes_many(ds: &[&Data]) -> Option<u64> {
     })
 }
 
+/// Valid points of the inputs under `fill`, summed; `None` if any input holds no buffer.
+fn valid_points_many(ds: &[&Data], fill: &FillOptions) -> Result<Option<u64>> {
+    let mut total = 0u64;
+    for d in ds {
+        if d.num_bytes() != d.expected_bytes() || d.dims().is_empty() {
+            return Ok(None);
+        }
+        total = total.saturating_add(valid_points(d, fill.spec())?);
+    }
+    Ok((!ds.is_empty()).then_some(total))
+}
+
 /// The `size` metrics plugin.
 #[derive(Debug, Clone, Default)]
 pub struct SizeMetric {
+    fill: FillOptions,
     uncompressed: Option<u64>,
     uncompressed_elements: Option<u64>,
+    valid: Option<u64>,
     compressed: Option<u64>,
     decompressed: Option<u64>,
 }
@@ -74,9 +103,10 @@ impl SizeMetric {
         Self::default()
     }
 
-    fn record_input(&mut self, bytes: Option<u64>, elements: Option<u64>) {
+    fn record_input(&mut self, bytes: Option<u64>, elements: Option<u64>, valid: Option<u64>) {
         self.uncompressed = bytes;
         self.uncompressed_elements = elements;
+        self.valid = valid;
         // a new compression makes the older stream and output sizes stale
         self.compressed = None;
         self.decompressed = None;
@@ -90,7 +120,8 @@ impl MetricsPlugin for SizeMetric {
 
     fn begin_compress(&mut self, input: &Data, _output: &Data) -> Result<()> {
         let elements = (!input.dims().is_empty()).then(|| input.num_elements() as u64);
-        self.record_input(described_bytes(input), elements);
+        let valid = valid_points_many(&[input], &self.fill)?;
+        self.record_input(described_bytes(input), elements, valid);
         Ok(())
     }
 
@@ -116,7 +147,8 @@ impl MetricsPlugin for SizeMetric {
     fn begin_compress_many(&mut self, inputs: &[&Data], _outputs: &[&Data]) -> Result<()> {
         let elements = (!inputs.is_empty() && inputs.iter().all(|d| !d.dims().is_empty()))
             .then(|| inputs.iter().map(|d| d.num_elements() as u64).sum());
-        self.record_input(described_bytes_many(inputs), elements);
+        let valid = valid_points_many(inputs, &self.fill)?;
+        self.record_input(described_bytes_many(inputs), elements, valid);
         Ok(())
     }
 
@@ -156,7 +188,23 @@ impl MetricsPlugin for SizeMetric {
             _ => None,
         };
         o.set_or_placeholder(BIT_RATE, bit_rate);
+        o.set_or_placeholder(VALID_POINTS, self.valid);
+        let valid_bit_rate = match (self.compressed, self.valid) {
+            (Some(c), Some(n)) => Some(c as f64 * 8.0 / n as f64),
+            _ => None,
+        };
+        o.set_or_placeholder(VALID_BIT_RATE, valid_bit_rate);
         o
+    }
+
+    fn options(&self) -> Options {
+        let mut o = Options::new();
+        self.fill.declare(&mut o);
+        o
+    }
+
+    fn set_options(&mut self, options: &Options) -> Result<()> {
+        self.fill.apply(options)
     }
 
     fn configuration(&self) -> Options {
@@ -173,7 +221,7 @@ impl MetricsPlugin for SizeMetric {
         d.set(
             keys::DESCRIPTION,
             "size metric: uncompressed, compressed and decompressed byte counts, compression \
-             ratio and bit rate",
+             ratio, bit rate, and bit rate per valid (finite, non-fill) point",
         );
         d.set(
             UNCOMPRESSED_SIZE,
@@ -192,6 +240,17 @@ impl MetricsPlugin for SizeMetric {
             BIT_RATE,
             "compressed bits per uncompressed element (8 * compressed bytes / elements)",
         );
+        d.set(
+            VALID_POINTS,
+            "uncompressed points that are valid: finite and, unless pressio:fill_mode is none, \
+             not fill points (float and double inputs; one pass over the input)",
+        );
+        d.set(
+            VALID_BIT_RATE,
+            "compressed bits per valid point (8 * compressed bytes / size:valid_points; +inf \
+             when no point is valid): the cost of the data that matters on a masked field",
+        );
+        FillOptions::document(&mut d);
         d
     }
 

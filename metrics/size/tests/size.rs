@@ -10,12 +10,14 @@ fn metrics() -> Metrics {
     b.build().metrics_by_id("size").unwrap()
 }
 
-const ALL: [&str; 5] = [
+const ALL: [&str; 7] = [
     UNCOMPRESSED_SIZE,
     COMPRESSED_SIZE,
     DECOMPRESSED_SIZE,
     COMPRESSION_RATIO,
     BIT_RATE,
+    VALID_POINTS,
+    VALID_BIT_RATE,
 ];
 
 fn u64_of(o: &Options, k: &str) -> Option<u64> {
@@ -70,14 +72,19 @@ impl CompressorPlugin for FixedSize {
 fn fresh_instance_returns_typed_placeholders() {
     let mut m = metrics();
     let r = m.get_results();
-    assert_eq!(r.len(), 5);
+    assert_eq!(r.len(), 7);
     for k in ALL {
         assert_eq!(r.key_status(k), KeyStatus::Exists, "{k}");
     }
-    for k in [UNCOMPRESSED_SIZE, COMPRESSED_SIZE, DECOMPRESSED_SIZE] {
+    for k in [
+        UNCOMPRESSED_SIZE,
+        COMPRESSED_SIZE,
+        DECOMPRESSED_SIZE,
+        VALID_POINTS,
+    ] {
         assert_eq!(r.get_option(k).unwrap().option_type(), OptionType::U64);
     }
-    for k in [COMPRESSION_RATIO, BIT_RATE] {
+    for k in [COMPRESSION_RATIO, BIT_RATE, VALID_BIT_RATE] {
         assert_eq!(r.get_option(k).unwrap().option_type(), OptionType::F64);
     }
 }
@@ -211,4 +218,53 @@ fn configuration_and_documentation() {
     for k in m.get_options().keys() {
         assert!(docs.get_str(k).is_some(), "undocumented {k}");
     }
+}
+
+#[test]
+fn valid_points_and_their_bit_rate_follow_the_fill_keys() {
+    let mut b = RegistryBuilder::new();
+    register(&mut b).unwrap();
+    let mut c = pressio_ml_core::Compressor::new(Box::new(FixedSize { stream_len: 50 }), b.build());
+    c.set_options(&Options::new().with(keys::METRIC, "size"))
+        .unwrap();
+    // 100 floats: 30 land points at 1e20, 5 GrADS UNDEF, 2 NaN, the rest data
+    let v: Vec<f32> = (0..100)
+        .map(|i| match i {
+            0..30 => 1e20,
+            30..35 => -2.56e33,
+            35..37 => f32::NAN,
+            _ => 280.0 + i as f32 * 0.1,
+        })
+        .collect();
+    let input = Data::from_vec(v, &[10, 10]).unwrap();
+    let run = |c: &mut pressio_ml_core::Compressor| {
+        let mut stream = Data::empty(DType::Byte, &[]);
+        c.compress(&input, &mut stream).unwrap();
+        c.get_metrics_results()
+    };
+    let r = run(&mut c);
+    assert_eq!(u64_of(&r, VALID_POINTS), Some(63));
+    assert_eq!(f64_of(&r, VALID_BIT_RATE), Some(50.0 * 8.0 / 63.0));
+    assert_eq!(f64_of(&r, BIT_RATE), Some(4.0));
+    // only the land value declared
+    let fill = |mode: &str| Options::new().with(pressio_ml_core::fill::FILL_MODE, mode);
+    c.set_options(&fill("values").with(pressio_ml_core::fill::FILL_VALUE, 1e20))
+        .unwrap();
+    assert_eq!(u64_of(&run(&mut c), VALID_POINTS), Some(68));
+    // none: every finite point
+    c.set_options(&fill("none")).unwrap();
+    let r = run(&mut c);
+    assert_eq!(u64_of(&r, VALID_POINTS), Some(98));
+    assert_eq!(f64_of(&r, VALID_BIT_RATE), Some(400.0 / 98.0));
+    assert!(c.set_options(&fill("sometimes")).is_err());
+    // integers have no fill points; an input without a buffer leaves placeholders
+    let mut m = metrics();
+    let ints = Data::from_vec(vec![255u8, 0, 7, 255], &[4]).unwrap();
+    let r = m.evaluate(Some(&ints), Some(&Data::from_byte_vec(vec![0; 2])), None);
+    assert_eq!(u64_of(&r.unwrap(), VALID_POINTS), Some(4));
+    let r = m
+        .evaluate(Some(&Data::empty(DType::Float, &[4])), None, None)
+        .unwrap();
+    assert_eq!(r.key_status(VALID_POINTS), KeyStatus::Exists);
+    assert_eq!(u64_of(&r, UNCOMPRESSED_SIZE), Some(16));
 }

@@ -20,13 +20,25 @@
 //! `f64` whatever the dtype; the sums run in a fixed order, so the result does not depend on the
 //! number of threads.
 //!
+//! # Fill values
+//!
+//! The metric honours the generic fill keys `pressio:fill_mode` (`auto` by default, `values`,
+//! `none`), `pressio:fill_value` and `pressio:fill_values` (a compressor handle forwards them to
+//! its metric). Under `auto` or `values`, every window that contains a fill point of a `float`
+//! or `double` input (per `FillSpec::detect`: land masks at `1e20`, GrADS UNDEF `-2.56e33`, …)
+//! is skipped, whatever the decompressed buffer holds there: the mean runs over the windows
+//! made of valid points only, so a mask edge neither lowers nor raises the result. Under `none`
+//! every window counts, as in QCAT and LibPressio. Integer, byte and bool inputs have no fill
+//! points.
+//!
 //! # Special cases
 //!
 //! * An extent below 7 leaves no window, and so do a single value and an empty buffer (no
 //!   normalized dim): the result is NaN (QCAT only prints an error).
-//! * Non-finite values: a window containing a non-finite value is left out of the mean when
-//!   every non-finite value in it was reproduced exactly (NaN for NaN, the same infinity);
-//!   otherwise that window is NaN, which makes the result NaN. No window left: NaN.
+//! * Non-finite values (the same rule in every fill mode): a window containing a non-finite
+//!   value is left out of the mean when every non-finite value in it was reproduced exactly (NaN
+//!   for NaN, the same infinity); otherwise that window is NaN, which makes the result NaN. No
+//!   window left: NaN.
 //! * More than 4 normalized dims is an `InvalidDims` error; buffers with different element
 //!   counts (or dims without bytes) are an `InvalidInput` error. The decompressed buffer is read
 //!   with the original's dims. After an error the result goes back to a placeholder.
@@ -34,8 +46,9 @@
 
 #![warn(missing_docs)]
 
-use pressio_ml_core::{
-    keys, metric_configuration, Data, MetricsPlugin, Options, PressioError, RegistryBuilder, Result,
+use pressio_ml_core::{keys, Data, FillSpec, Options, PressioError, RegistryBuilder, Result};
+use pressio_ml_metric_common::{
+    fill_mask, held_elements, same_non_finite, Extremes, PairMetric, PairStatistic, WindowSums,
 };
 use rayon::prelude::*;
 
@@ -56,7 +69,7 @@ pub const MAX_DIMS: usize = 4;
 
 /// Register the `ssim` metric.
 pub fn register(builder: &mut RegistryBuilder) -> Result<()> {
-    builder.metric(ID, |_| Box::new(SsimMetric::new()))?;
+    builder.metric(ID, |_| Box::new(SsimMetric::default()))?;
     Ok(())
 }
 
@@ -169,49 +182,56 @@ impl Geometry {
     }
 }
 
-/// Windows whose points are all finite give their SSIM; `None` means the window is left out
-/// (its non-finite values all reproduced exactly); NaN means a non-finite value was not.
-fn one_window(g: &Geometry, x: &[f64], y: &[f64], origin: usize) -> Option<f64> {
-    let (mut sx, mut sy) = (0.0, 0.0);
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut np = 0usize;
-    let (mut matched, mut unmatched) = (false, false);
+/// Windows whose points are all finite and valid give their SSIM; `None` means the window is
+/// left out (it holds a fill point, or non-finite values all reproduced exactly); NaN means a
+/// non-finite value was not reproduced.
+fn one_window(
+    g: &Geometry,
+    x: &[f64],
+    y: &[f64],
+    fill: Option<&[bool]>,
+    origin: usize,
+) -> Option<f64> {
+    let mut sums = WindowSums::default();
+    let mut range = Extremes::default();
+    let (mut skip, mut unmatched) = (false, false);
     g.for_each_point(origin, |i| {
+        if fill.is_some_and(|f| f[i]) {
+            // a fill point: the window is left out whatever was decompressed there
+            skip = true;
+            return;
+        }
         let (a, b) = (x[i], y[i]);
         if !a.is_finite() || !b.is_finite() {
-            if a == b || (a.is_nan() && b.is_nan()) {
-                matched = true;
+            if same_non_finite(a, b) {
+                skip = true;
             } else {
                 unmatched = true;
             }
         }
-        sx += a;
-        sy += b;
-        lo = lo.min(a);
-        hi = hi.max(a);
-        np += 1;
+        sums.push(a, b);
+        range.push(a);
     });
     if unmatched {
         return Some(f64::NAN);
     }
-    if matched {
+    if skip {
         return None;
     }
-    let n = np as f64;
-    let (mx, my) = (sx / n, sy / n);
-    let (mut vx, mut vy, mut cov) = (0.0, 0.0, 0.0);
-    g.for_each_point(origin, |i| {
-        let (dx, dy) = (x[i] - mx, y[i] - my);
-        vx += dx * dx;
-        vy += dy * dy;
-        cov += dx * dy;
-    });
-    Some(window_ssim(mx, my, vx / n, vy / n, cov / n, hi - lo))
+    let moments = sums.moments();
+    Some(window_ssim(
+        moments.mean_x(),
+        moments.mean_y(),
+        moments.var_x(),
+        moments.var_y(),
+        moments.cov(),
+        range.span(),
+    ))
 }
 
 /// Window SSIM total of one pair of value slices laid out with `dims` (normalized, fastest
-/// first).
-fn total(x: &[f64], y: &[f64], dims: &[usize]) -> Result<Total> {
+/// first); windows holding a point flagged in `fill` are left out.
+fn total(x: &[f64], y: &[f64], fill: Option<&[bool]>, dims: &[usize]) -> Result<Total> {
     let g = Geometry::new(dims)?;
     let windows = g.windows();
     // fixed chunks summed in order: the result is independent of the thread count
@@ -221,7 +241,7 @@ fn total(x: &[f64], y: &[f64], dims: &[usize]) -> Result<Total> {
         .map(|c| {
             let mut t = Total::default();
             for w in c * CHUNK..((c + 1) * CHUNK).min(windows) {
-                match one_window(&g, x, y, g.origin(w)) {
+                match one_window(&g, x, y, fill, g.origin(w)) {
                     Some(v) if v.is_nan() => t.nan = true,
                     Some(v) => {
                         t.sum += v;
@@ -240,21 +260,7 @@ fn total(x: &[f64], y: &[f64], dims: &[usize]) -> Result<Total> {
     Ok(t)
 }
 
-/// Values of a buffer as `f64`, checking that its bytes match its dims.
-fn values(d: &Data, what: &str) -> Result<Vec<f64>> {
-    let n = d.num_elements();
-    if d.num_bytes() != n.saturating_mul(d.dtype().size()) {
-        return Err(PressioError::InvalidInput(format!(
-            "ssim: the {what} buffer has dims {:?} of {} but holds {} bytes",
-            d.dims(),
-            d.dtype(),
-            d.num_bytes()
-        )));
-    }
-    Ok(d.to_f64_vec())
-}
-
-fn pair_total(original: &Data, decompressed: &Data) -> Result<Total> {
+fn pair_total(original: &Data, decompressed: &Data, fill: &FillSpec) -> Result<Total> {
     let dims = original.normalized_dims();
     if dims.len() > MAX_DIMS {
         return Err(PressioError::InvalidDims(format!(
@@ -262,46 +268,55 @@ fn pair_total(original: &Data, decompressed: &Data) -> Result<Total> {
             original.dims()
         )));
     }
-    let x = values(original, "uncompressed")?;
-    let y = values(decompressed, "decompressed")?;
-    if x.len() != y.len() {
+    let n = held_elements(original, ID, "uncompressed")?;
+    let m = held_elements(decompressed, ID, "decompressed")?;
+    if n != m {
         return Err(PressioError::InvalidInput(format!(
-            "ssim: uncompressed data has {} elements, decompressed data has {}",
-            x.len(),
-            y.len()
+            "ssim: uncompressed data has {n} elements, decompressed data has {m}"
         )));
     }
-    if x.is_empty() {
+    if n == 0 {
         // no value (some extent is 0): no window
         return Ok(Total::default());
     }
-    if dims.iter().product::<usize>() != x.len() {
+    if dims.iter().product::<usize>() != n {
         return Err(PressioError::InvalidDims(format!(
-            "ssim: dims {:?} do not describe {} values",
-            original.dims(),
-            x.len()
+            "ssim: dims {:?} do not describe {n} values",
+            original.dims()
         )));
     }
-    total(&x, &y, &dims)
+    let mask = fill_mask(original, fill)?;
+    total(
+        &original.to_f64_vec(),
+        &decompressed.to_f64_vec(),
+        mask.as_deref(),
+        &dims,
+    )
 }
 
-/// Mean window SSIM of `decompressed` against `original` (see the crate documentation).
-pub fn ssim(original: &Data, decompressed: &Data) -> Result<f64> {
-    ssim_many(&[(original, decompressed)])
+/// Mean window SSIM of `decompressed` against `original` (see the crate documentation), with
+/// the fill rule `fill` (`FillSpec::none()`: every window, as QCAT).
+pub fn ssim(original: &Data, decompressed: &Data, fill: &FillSpec) -> Result<f64> {
+    ssim_many(&[(original, decompressed)], fill)
 }
 
 /// Mean window SSIM over the windows of several (original, decompressed) pairs together.
-pub fn ssim_many(pairs: &[(&Data, &Data)]) -> Result<f64> {
+pub fn ssim_many(pairs: &[(&Data, &Data)], fill: &FillSpec) -> Result<f64> {
     let mut t = Total::default();
     for (o, d) in pairs {
-        t.add(pair_total(o, d)?);
+        t.add(pair_total(o, d, fill)?);
     }
     Ok(t.mean())
 }
 
 /// Mean window SSIM of two `f64` slices laid out with `dims` (fastest first; extents of 1 are
-/// dropped, at most 4 others).
-pub fn ssim_f64(original: &[f64], decompressed: &[f64], dims: &[usize]) -> Result<f64> {
+/// dropped, at most 4 others), with the fill rule `fill` applied to `original`.
+pub fn ssim_f64(
+    original: &[f64],
+    decompressed: &[f64],
+    dims: &[usize],
+    fill: &FillSpec,
+) -> Result<f64> {
     let n = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
     if n != Some(original.len()) || original.len() != decompressed.len() {
         return Err(PressioError::InvalidInput(format!(
@@ -314,85 +329,32 @@ pub fn ssim_f64(original: &[f64], decompressed: &[f64], dims: &[usize]) -> Resul
         return Ok(f64::NAN);
     }
     let dims: Vec<usize> = dims.iter().copied().filter(|&d| d > 1).collect();
-    Ok(total(original, decompressed, &dims)?.mean())
+    let mask = fill.detect(original);
+    Ok(total(original, decompressed, mask.as_deref(), &dims)?.mean())
 }
+
+/// The `ssim` statistic behind [`SsimMetric`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ssim;
 
 /// The `ssim` metrics plugin.
-#[derive(Debug, Clone, Default)]
-pub struct SsimMetric {
-    inputs: Vec<Data>,
-    value: Option<f64>,
-}
+pub type SsimMetric = PairMetric<Ssim>;
 
-impl SsimMetric {
-    /// A fresh instance with no input and no result.
-    pub fn new() -> Self {
-        Self::default()
-    }
+impl PairStatistic for Ssim {
+    type Output = f64;
 
-    fn compute(&mut self, outputs: &[&Data]) -> Result<()> {
-        if self.inputs.is_empty() {
-            return Ok(());
-        }
-        if self.inputs.len() != outputs.len() {
-            self.value = None;
-            return Err(PressioError::InvalidInput(format!(
-                "ssim: {} uncompressed buffers but {} decompressed buffers",
-                self.inputs.len(),
-                outputs.len()
-            )));
-        }
-        let pairs: Vec<(&Data, &Data)> = self.inputs.iter().zip(outputs.iter().copied()).collect();
-        let r = ssim_many(&pairs);
-        self.value = r.as_ref().ok().copied();
-        r.map(|_| ())
-    }
-}
-
-impl MetricsPlugin for SsimMetric {
-    fn id(&self) -> &str {
+    fn id(&self) -> &'static str {
         ID
     }
 
-    fn begin_compress(&mut self, input: &Data, _output: &Data) -> Result<()> {
-        self.inputs = vec![input.clone()];
-        Ok(())
+    fn compute(&self, pairs: &[(&Data, &Data)], fill: &FillSpec) -> Result<f64> {
+        ssim_many(pairs, fill)
     }
 
-    fn end_decompress(&mut self, _input: &Data, output: &Data, ok: bool) -> Result<()> {
-        if ok {
-            self.compute(&[output])
-        } else {
-            Ok(())
-        }
-    }
-
-    fn begin_compress_many(&mut self, inputs: &[&Data], _outputs: &[&Data]) -> Result<()> {
-        self.inputs = inputs.iter().map(|d| (*d).clone()).collect();
-        Ok(())
-    }
-
-    fn end_decompress_many(
-        &mut self,
-        _inputs: &[&Data],
-        outputs: &[&Data],
-        ok: bool,
-    ) -> Result<()> {
-        if ok {
-            self.compute(outputs)
-        } else {
-            Ok(())
-        }
-    }
-
-    fn results(&mut self, _compressor_results: &Options) -> Options {
+    fn results(&self, output: Option<&f64>) -> Options {
         let mut o = Options::new();
-        o.set_or_placeholder(SSIM, self.value);
+        o.set_or_placeholder(SSIM, output.copied());
         o
-    }
-
-    fn configuration(&self) -> Options {
-        metric_configuration(true, &[keys::PREDICTORS_ERROR_DEPENDENT])
     }
 
     fn documentation(&self) -> Options {
@@ -400,18 +362,16 @@ impl MetricsPlugin for SsimMetric {
         d.set(
             keys::DESCRIPTION,
             "ssim metric: structural similarity (QCAT definition) between the input and the \
-             decompressed output over 7-point windows with stride 2, for 1 to 4 normalized dims",
+             decompressed output over 7-point windows with stride 2, for 1 to 4 normalized dims; \
+             windows holding a fill point are skipped unless pressio:fill_mode is none",
         );
         d.set(
             SSIM,
             "mean SSIM over all 7^d windows (stride 2) with K1 = 0.01, K2 = 0.03, c3 = c2/2 and \
-             the window's range of the original as L (1 when 0); 1 means identical, NaN when no \
-             window fits",
+             the window's range of the original as L (1 when 0); windows that hold a fill point \
+             (pressio:fill_mode auto or values) or non-finite values reproduced exactly are \
+             skipped; 1 means identical, NaN when no window is left",
         );
         d
-    }
-
-    fn clone_metric(&self) -> Box<dyn MetricsPlugin> {
-        Box::new(self.clone())
     }
 }

@@ -1,6 +1,6 @@
 use pressio_ml_core::{
-    keys, Compressor, CompressorPlugin, DType, Data, KeyStatus, Metrics, OptionType, Options,
-    PressioError, RegistryBuilder, Result, Value, Version,
+    keys, Compressor, CompressorPlugin, DType, Data, FillSpec, KeyStatus, Metrics, OptionType,
+    Options, PressioError, RegistryBuilder, Result, Value, Version,
 };
 use pressio_ml_metric_ssim::*;
 
@@ -26,6 +26,11 @@ fn lcg(seed: u64, n: usize) -> Vec<f64> {
 /// window start is enumerated with explicit nested loops, and each window's points are copied
 /// into vectors before the statistics are taken.
 fn reference(x: &[f64], y: &[f64], dims: &[usize]) -> f64 {
+    reference_masked(x, y, dims, &[])
+}
+
+/// [`reference`] leaving out every window that holds a point flagged in `masked` (empty: none).
+fn reference_masked(x: &[f64], y: &[f64], dims: &[usize], masked: &[bool]) -> f64 {
     let nd: Vec<usize> = dims.iter().copied().filter(|&d| d > 1).collect();
     let mut e = [1usize; 4];
     for (k, d) in nd.iter().enumerate() {
@@ -54,15 +59,21 @@ fn reference(x: &[f64], y: &[f64], dims: &[usize]) -> f64 {
                 for &o0 in &starts(0) {
                     let mut xs = vec![];
                     let mut ys = vec![];
+                    let mut hit = false;
                     for d in o3..o3 + wid(3) {
                         for c in o2..o2 + wid(2) {
                             for b in o1..o1 + wid(1) {
                                 for a in o0..o0 + wid(0) {
-                                    xs.push(x[idx(a, b, c, d)]);
-                                    ys.push(y[idx(a, b, c, d)]);
+                                    let i = idx(a, b, c, d);
+                                    hit |= masked.get(i).copied().unwrap_or(false);
+                                    xs.push(x[i]);
+                                    ys.push(y[i]);
                                 }
                             }
                         }
+                    }
+                    if hit {
+                        continue;
                     }
                     let n = xs.len() as f64;
                     let mx = xs.iter().sum::<f64>() / n;
@@ -167,7 +178,7 @@ fn matches_brute_force_in_1_to_4_dims() {
         assert!(close(got, want, 1e-12), "{dims:?}: {got} vs {want}");
         assert!(got < 1.0 && got > -1.0);
         // the slice entry point agrees
-        assert_eq!(ssim_f64(&x, &y, &dims).unwrap(), got);
+        assert_eq!(ssim_f64(&x, &y, &dims, &FillSpec::none()).unwrap(), got);
     }
 }
 
@@ -269,10 +280,11 @@ fn degenerate_inputs_give_nan_or_errors() {
     let z = Data::from_vec(Vec::<f32>::new(), &[0, 10]).unwrap();
     let r = m.evaluate(Some(&z), None, Some(&z)).unwrap();
     assert!(r.get::<f64>(SSIM).1.unwrap().is_nan());
-    assert!(ssim_f64(&[1.0; 8], &[1.0; 7], &[8]).is_err());
-    assert!(ssim_f64(&[], &[], &[0, 10]).unwrap().is_nan());
-    assert!(ssim_f64(&[1.0; 8], &[1.0; 8], &[8, 2]).is_err());
-    assert!(ssim_f64(&[], &[], &[0]).unwrap().is_nan());
+    let none = FillSpec::none();
+    assert!(ssim_f64(&[1.0; 8], &[1.0; 7], &[8], &none).is_err());
+    assert!(ssim_f64(&[], &[], &[0, 10], &none).unwrap().is_nan());
+    assert!(ssim_f64(&[1.0; 8], &[1.0; 8], &[8, 2], &none).is_err());
+    assert!(ssim_f64(&[], &[], &[0], &none).unwrap().is_nan());
 }
 
 #[test]
@@ -403,9 +415,121 @@ fn configuration_documentation_clone() {
     let docs = m.get_documentation();
     assert!(docs.get_str(keys::DESCRIPTION).is_some());
     assert!(docs.get_str(SSIM).is_some());
+    // the fill keys are options of the metric, documented, and echo back
+    let o = m.get_options();
+    assert_eq!(o.get_str(pressio_ml_core::fill::FILL_MODE), Some("auto"));
+    for k in o.keys() {
+        assert!(docs.get_str(k).is_some(), "undocumented {k}");
+    }
+    m.set_options(&o).unwrap();
+    assert_eq!(m.get_options(), o);
     let u = Data::from_vec((0..7).map(|v| v as f64).collect::<Vec<_>>(), &[7]).unwrap();
     m.evaluate(Some(&u), None, None).unwrap();
     let mut copy = m.clone();
     let r = copy.evaluate(None, None, Some(&u)).unwrap();
     assert!(close(r.get::<f64>(SSIM).1.unwrap(), 1.0, 1e-14));
+}
+
+fn shared_field(name: &str, leading: usize) -> Option<Data> {
+    let f = pressio_ml_testdata::fields()
+        .into_iter()
+        .find(|f| f.name == name);
+    if f.is_none() {
+        eprintln!("skipped: {name} not found in ../shared/data");
+    }
+    f.map(|f| f.load_leading(leading))
+}
+
+#[test]
+fn ipsl_windows_with_land_are_skipped() {
+    // one month of SST, 180 x 170, land at 1e20
+    let Some(input) = shared_field("ipsl_tos_24x170x180", 1) else {
+        return;
+    };
+    let dims = input.dims().to_vec();
+    let x: Vec<f64> = input.to_f64_vec();
+    let land: Vec<bool> = x.iter().map(|v| v.abs() > 1e19).collect();
+    let noise = lcg(21, x.len());
+    // land exact; sea off by up to 0.05 K
+    let y: Vec<f32> = x
+        .iter()
+        .zip(&noise)
+        .map(|(v, e)| {
+            if v.abs() > 1e19 {
+                *v as f32
+            } else {
+                (v + (e - 0.5) * 0.1) as f32
+            }
+        })
+        .collect();
+    let yf: Vec<f64> = y.iter().map(|v| *v as f64).collect();
+    let output = Data::from_vec(y, &dims).unwrap();
+    let want = reference_masked(&x, &yf, &dims, &land);
+    let mut m = metrics();
+    let r = m.evaluate(Some(&input), None, Some(&output)).unwrap();
+    let got = r.get::<f64>(SSIM).1.unwrap();
+    assert!(close(got, want, 1e-12), "{got} vs {want}");
+    // under none, every window, as QCAT: land windows have a 1e20 range and look perfect
+    m.set_options(&Options::new().with(pressio_ml_core::fill::FILL_MODE, "none"))
+        .unwrap();
+    let r = m.evaluate(Some(&input), None, Some(&output)).unwrap();
+    let all = r.get::<f64>(SSIM).1.unwrap();
+    assert!(close(all, reference(&x, &yf, &dims), 1e-12));
+    assert!(all > got + 0.01, "{all} vs {got}");
+    assert_eq!(ssim(&input, &output, &FillSpec::none()).unwrap(), all);
+    // the free function under auto, and on f64 slices
+    assert_eq!(ssim(&input, &output, &FillSpec::default()).unwrap(), got);
+    let g64 = ssim_f64(&x, &yf, &dims, &FillSpec::values(&[1e20f32 as f64])).unwrap();
+    assert!(close(g64, want, 1e-12));
+}
+
+#[test]
+fn grads_mask_skips_windows_whatever_was_decompressed() {
+    // 3-D: 16 x 15 x 9 with a GrADS UNDEF block and scattered points
+    let dims = [16usize, 15, 9];
+    let n: usize = dims.iter().product();
+    let mut x: Vec<f64> = lcg(22, n).iter().map(|v| 250.0 + 40.0 * v).collect();
+    let u = lcg(23, n);
+    for (i, v) in x.iter_mut().enumerate() {
+        if i % 16 < 3 || u[i] < 0.002 {
+            *v = -2.56e33;
+        }
+    }
+    let fill: Vec<bool> = x.iter().map(|v| *v < -1e30).collect();
+    // fill points decompressed as garbage: they must not matter
+    let y: Vec<f64> = x
+        .iter()
+        .zip(&lcg(24, n))
+        .map(|(v, e)| if *v < -1e30 { 1e6 * e } else { v + e - 0.5 })
+        .collect();
+    let got = eval(x.clone(), y.clone(), &dims).unwrap();
+    let want = reference_masked(&x, &y, &dims, &fill);
+    assert!(want.is_finite());
+    assert!(close(got, want, 1e-12), "{got} vs {want}");
+    // through a compressor handle: the fill keys reach the metric
+    let mut b = RegistryBuilder::new();
+    register(&mut b).unwrap();
+    let mut c = Compressor::new(Box::new(Ramp { kept: None }), b.build());
+    c.set_options(&Options::new().with(keys::METRIC, "ssim"))
+        .unwrap();
+    c.set_options(
+        &Options::new()
+            .with(pressio_ml_core::fill::FILL_MODE, "values")
+            .with(pressio_ml_core::fill::FILL_VALUE, -2.56e33),
+    )
+    .unwrap();
+    let input = Data::from_vec(x.clone(), &dims).unwrap();
+    let mut stream = Data::empty(DType::Byte, &[]);
+    c.compress(&input, &mut stream).unwrap();
+    let mut out = Data::empty(DType::Double, &dims);
+    c.decompress(&stream, &mut out).unwrap();
+    let yr = out.to_f64_vec();
+    let got = c.get_metrics_results().get::<f64>(SSIM).1.unwrap();
+    assert!(close(got, reference_masked(&x, &yr, &dims, &fill), 1e-12));
+    // every window holds a fill point: NaN
+    let mut all = x.clone();
+    for v in all.iter_mut().step_by(6) {
+        *v = -2.56e33;
+    }
+    assert!(eval(all, y, &dims).unwrap().is_nan());
 }
