@@ -47,8 +47,7 @@ fn with_terrain_mask(values: &[f32], dims: [usize; 3]) -> Vec<f32> {
     for z in 0..dims[2] {
         for y in 0..dims[1] {
             for x in 0..dims[0] {
-                let terrain =
-                    6.0 + 5.0 * ((x as f32) / 13.0).sin() * ((y as f32) / 17.0).cos();
+                let terrain = 6.0 + 5.0 * ((x as f32) / 13.0).sin() * ((y as f32) / 17.0).cos();
                 if (z as f32) < terrain {
                     v[x + dims[0] * (y + dims[1] * z)] = UNDEF;
                 }

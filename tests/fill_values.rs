@@ -124,7 +124,11 @@ fn check(id: &str, case: &Case, rel: f64, out: &[f32]) {
             (lo.min(v as f64), hi.max(v as f64))
         });
     let bound = rel * (hi - lo);
-    assert!(bound > 0.0 && bound < 1e6, "{}: valid range {lo}..{hi}", case.name);
+    assert!(
+        bound > 0.0 && bound < 1e6,
+        "{}: valid range {lo}..{hi}",
+        case.name
+    );
     let mut worst = 0.0f64;
     for (i, (&a, &b)) in case.values.iter().zip(out).enumerate() {
         if valid(a) {
@@ -155,7 +159,9 @@ fn declared_fill_values_are_exact_and_the_bound_holds_on_valid_points() {
     let reg = registry();
     let ids = reg.compressor_ids();
     let n = case_total(&cases);
-    println!("{n} valid-and-fill round trips; ratio (declared fill) / sz3 ratio without fill handling");
+    println!(
+        "{n} valid-and-fill round trips; ratio (declared fill) / sz3 ratio without fill handling"
+    );
     for case in &cases {
         for rel in [1e-2, 1e-3, 1e-4, 1e-5] {
             let none = Options::new()

@@ -19,8 +19,8 @@
 
 use crate::bytes::ByteWriter;
 use crate::container::{write_stream, ParsedStream, Section, StreamHeader, Tag};
-use crate::lossless;
 use crate::holes::{decode_holes, encode_holes};
+use crate::lossless;
 use crate::points::{decode_points, encode_points};
 use crate::standin::fill_holes;
 use pressio_ml_core::{

@@ -49,7 +49,10 @@ pub fn encode_holes<T: Float>(values: &[T], holes: &[bool]) -> Result<Vec<u8>> {
         for &b in &bits {
             raw.put_u64(b);
         }
-        w.put_len_bytes(&lossless::compress(raw.as_slice(), lossless::DEFAULT_LEVEL)?);
+        w.put_len_bytes(&lossless::compress(
+            raw.as_slice(),
+            lossless::DEFAULT_LEVEL,
+        )?);
     } else {
         w.put_u32(patterns.len() as u32);
         for &p in &patterns {
@@ -84,7 +87,9 @@ pub fn decode_holes<T: Float>(payload: &[u8], out: &mut [T]) -> Result<()> {
     let flagged = |i: usize| bitmap[i / 8] & (1 << (i % 8)) != 0;
     let set = (0..n).filter(|&i| flagged(i)).count();
     if set != count || (n % 8 != 0 && bitmap[n / 8] >> (n % 8) != 0) {
-        return Err(PressioError::corrupt("hole bitmap disagrees with its count"));
+        return Err(PressioError::corrupt(
+            "hole bitmap disagrees with its count",
+        ));
     }
     let npat = r.u32()? as usize;
     if npat > MAX_PATTERNS {
@@ -108,7 +113,9 @@ pub fn decode_holes<T: Float>(payload: &[u8], out: &mut [T]) -> Result<()> {
         } else {
             let idx = lossless::decompress(r.len_bytes()?, count)?;
             if idx.len() != count {
-                return Err(PressioError::corrupt("hole pattern indices have the wrong size"));
+                return Err(PressioError::corrupt(
+                    "hole pattern indices have the wrong size",
+                ));
             }
             idx.iter()
                 .map(|&k| {

@@ -4,6 +4,7 @@
 use crate::data::Data;
 use crate::dtype::DType;
 use crate::error::{PressioError, Result};
+use crate::fill::FillOptions;
 use crate::keys;
 use crate::metrics::{Metrics, OptionsHook, Phase};
 use crate::options::{Options, Value};
@@ -342,7 +343,9 @@ impl Compressor {
                 let m = if id == "noop" || id.is_empty() {
                     None
                 } else {
-                    Some(self.registry.metrics_by_id(&id)?)
+                    let mut m = self.registry.metrics_by_id(&id)?;
+                    self.share_fill_keys(&mut m);
+                    Some(m)
                 };
                 *self.metrics.borrow_mut() = m;
                 self.metric_id = if id.is_empty() { "noop".into() } else { id };
@@ -625,7 +628,26 @@ impl Compressor {
     /// Attach a copy of `metrics` (`pressio_compressor_set_metrics` clones).
     pub fn set_metrics(&mut self, metrics: &Metrics) {
         self.metric_id = metrics.id().to_string();
-        *self.metrics.borrow_mut() = Some(metrics.clone());
+        let mut m = metrics.clone();
+        self.share_fill_keys(&mut m);
+        *self.metrics.borrow_mut() = Some(m);
+    }
+
+    /// Give a newly attached metric the plugin's current fill keys, so that it measures over
+    /// the same valid points the compressor keeps the bound on (a metric that does not know the
+    /// keys ignores them).
+    fn share_fill_keys(&self, m: &mut Metrics) {
+        let current = self.plugin.options();
+        let mut fill = Options::new();
+        for (key, _) in FillOptions::types() {
+            if let Some(o) = current.get_option(key).filter(|o| o.has_value()) {
+                fill.insert_option(key, o.clone());
+            }
+        }
+        if !fill.is_empty() {
+            // the plugin accepted these values, so a metric refusing them has nothing to add
+            let _ = m.set_options(&fill);
+        }
     }
 
     /// A copy of the attached metrics, if any.

@@ -105,10 +105,12 @@ impl FillSpec {
 
     /// True for a finite value that `auto` treats as fill whatever was declared: magnitude at
     /// least 1e30 (GrADS UNDEF -2.56e33, netCDF's default 9.96921e36, FLT_MAX, 1e35...) or
-    /// exactly ±1e20 in the element type (ocean-model land masks).
+    /// exactly ±1e20 in the element type (ocean-model land masks). Integer elements are never
+    /// fill points by convention (1e20 would saturate to the type's maximum).
     pub fn is_auto_fill<T: Element>(x: T) -> bool {
         let v = x.to_f64();
-        v.is_finite()
+        T::DTYPE.is_floating()
+            && v.is_finite()
             && (v.abs() >= AUTO_MIN_MAGNITUDE
                 || v == T::from_f64(AUTO_LAND_MASK).to_f64()
                 || v == T::from_f64(-AUTO_LAND_MASK).to_f64())
@@ -216,8 +218,8 @@ impl FillOptions {
             "how fill values (missing-value markers) are found: auto (default: the declared values \
              plus every finite value with |x| >= 1e30, such as GrADS UNDEF -2.56e33 or netCDF's \
              9.96921e36, and exactly +-1e20, the land mask of ocean models; the conventions are \
-             not applied when they would mark every finite value), values (only the declared \
-             values) or none (every finite value is data). Fill points come back bit-exactly and \
+             not applied when they would mark every finite value; for data whose own values reach \
+             1e30, use values or none), values (only the declared values) or none (every finite value is data). Fill points come back bit-exactly and \
              are left out of the value range behind pressio:rel, of the prediction and of the \
              error metrics",
         );

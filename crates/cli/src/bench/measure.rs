@@ -71,7 +71,9 @@ pub fn quality(original: &Data, decoded: &Data) -> CliResult<Quality> {
     let a = original.to_f64_vec();
     let b = decoded.to_f64_vec();
     let fill = FillSpec::default().detect(&a);
-    let fill_points = fill.as_ref().map_or(0, |m| m.iter().filter(|&&f| f).count());
+    let fill_points = fill
+        .as_ref()
+        .map_or(0, |m| m.iter().filter(|&&f| f).count());
     if a.len() != b.len() {
         return Err(CliError::input(format!(
             "decompressed {} values, expected {}",

@@ -301,7 +301,10 @@ pub fn run_bench(registry: &Registry, args: &BenchArgs, out: &mut dyn Write) -> 
         let has_fill = measure::quality(&data, &data).is_ok_and(|q| q.fill_points > 0);
         if has_fill {
             for spec in &specs {
-                bar.set_message(format!("{} {} with and without fill handling", field.name, spec.label));
+                bar.set_message(format!(
+                    "{} {} with and without fill handling",
+                    field.name, spec.label
+                ));
                 fill_pairs.extend(fill::measure_pairs(
                     registry,
                     field,
