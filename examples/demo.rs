@@ -57,16 +57,29 @@ fn with_terrain_mask(values: &[f32], dims: [usize; 3]) -> Vec<f32> {
     v
 }
 
-/// Compress and decompress `input` with `id` under `opts`; (stream bytes, decompressed values).
-fn round_trip(id: &str, input: &Data, opts: &Options) -> pressio_ml::Result<(usize, Vec<f32>)> {
+/// Compress and decompress `input` with `id` under `opts`: stream bytes, the bytes the stream
+/// spends on its hole map (`<id>:mask_bytes`), decompressed values.
+fn round_trip(
+    id: &str,
+    input: &Data,
+    opts: &Options,
+) -> pressio_ml::Result<(usize, u64, Vec<f32>)> {
     let reg = registry();
     let mut c = reg.compressor(id)?;
     c.set_options(opts)?;
     let mut compressed = Data::empty(DType::Byte, &[]);
     c.compress(input, &mut compressed)?;
+    let mask = match c.get_metrics_results().value(&format!("{id}:mask_bytes")) {
+        Some(Value::U64(b)) => *b,
+        _ => 0,
+    };
     let mut output = Data::empty(DType::Float, input.dims());
     c.decompress(&compressed, &mut output)?;
-    Ok((compressed.num_bytes(), output.as_slice::<f32>()?.to_vec()))
+    Ok((
+        compressed.num_bytes(),
+        mask,
+        output.as_slice::<f32>()?.to_vec(),
+    ))
 }
 
 /// The fill-value table; returns the number of failures (a broken bound or a changed fill point).
@@ -89,19 +102,26 @@ the same field with {fills} points ({:.1}%) underground at the GrADS fill value 
         100.0 * fills as f64 / masked.len() as f64
     );
     println!(
-        "{:<10} {:>14} {:>16} {:>14} {:>16} {:>6}",
-        "compressor", "ratio (none)", "max err (none)", "ratio (auto)", "max err (auto)", "ok"
+        "{:<10} {:>14} {:>16} {:>14} {:>16} {:>12} {:>6}",
+        "compressor",
+        "ratio (none)",
+        "max err (none)",
+        "ratio (auto)",
+        "max err (auto)",
+        "mask bytes",
+        "ok"
     );
     let mut failures = 0;
     for id in registry().compressor_ids() {
         let mut cells = Vec::new();
         let mut ok = true;
+        let mut mask_bytes = 0;
         for mode in ["none", "auto"] {
             let opts = Options::new()
                 .with("pressio:rel", rel)
                 .with("pressio:fill_mode", mode);
             match round_trip(&id, &input, &opts) {
-                Ok((bytes, out)) => {
+                Ok((bytes, mask, out)) => {
                     let mut worst = 0.0f64;
                     for (&a, &b) in masked.iter().zip(&out) {
                         if valid(a) {
@@ -118,6 +138,9 @@ the same field with {fills} points ({:.1}%) underground at the GrADS fill value 
                         (masked.len() * 4) as f64 / bytes as f64,
                         worst
                     ));
+                    if mode == "auto" {
+                        mask_bytes = mask;
+                    }
                 }
                 Err(e) => {
                     if mode == "auto" {
@@ -129,7 +152,7 @@ the same field with {fills} points ({:.1}%) underground at the GrADS fill value 
         }
         failures += usize::from(!ok);
         println!(
-            "{id:<10} {} {} {:>6}",
+            "{id:<10} {} {} {mask_bytes:>12} {:>6}",
             cells[0],
             cells[1],
             if ok { "yes" } else { "NO" }

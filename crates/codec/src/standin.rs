@@ -6,7 +6,8 @@
 //! nearest known values along every axis (a constant extension where only one side is known).
 //! Holes that share no line with a known value (a whole level of land, say) are filled in the
 //! next round from the stand-ins of the round before, so every hole gets a value after at most
-//! one round per dimension; a field without any known value gets zeros.
+//! one round per dimension; a field without any known value gets zeros. A few Jacobi sweeps
+//! ([`smooth_holes`]) then relax the stand-ins towards a harmonic fill.
 
 use crate::field::Float;
 
@@ -19,7 +20,8 @@ pub fn fill_holes<T: Float>(values: &mut [T], dims: &[usize], holes: &[bool]) {
     debug_assert_eq!(dims.iter().product::<usize>(), values.len());
     let n = values.len();
     let mut known: Vec<bool> = holes.iter().map(|h| !h).collect();
-    let mut remaining = holes.iter().filter(|&&h| h).count();
+    let total = holes.iter().filter(|&&h| h).count();
+    let mut remaining = total;
     if remaining == 0 {
         return;
     }
@@ -61,6 +63,68 @@ pub fn fill_holes<T: Float>(values: &mut [T], dims: &[usize], holes: &[bool]) {
             return;
         }
         remaining -= progress;
+    }
+    smooth_holes(values, dims, holes, sweeps_for(total));
+}
+
+/// Most Jacobi sweeps of [`smooth_holes`] run after the interpolation (measured on the demo's
+/// terrain mask, classic's ratio: 0 sweeps 31.7, 16 sweeps 44.9, 64 sweeps 47.2, 256 sweeps
+/// 47.5).
+pub const SMOOTHING_SWEEPS: usize = 32;
+/// Budget of hole updates for the smoothing: fields with more holes get fewer sweeps (at least
+/// [`MIN_SWEEPS`]), so a gigabyte field with a large mask is not slowed down by it.
+pub const SMOOTHING_BUDGET: usize = 1 << 30;
+/// Fewest sweeps run whatever the number of holes.
+pub const MIN_SWEEPS: usize = 4;
+
+/// The sweeps [`fill_holes`] runs for `holes` hole points.
+pub fn sweeps_for(holes: usize) -> usize {
+    (SMOOTHING_BUDGET / holes.max(1)).clamp(MIN_SWEEPS, SMOOTHING_SWEEPS)
+}
+
+/// Relax the stand-ins towards a harmonic fill: each sweep replaces every hole by the mean of
+/// its axis neighbours (2 per non-trivial axis, fewer at the border), all from the previous
+/// sweep, while known points stay fixed. The per-axis interpolations of [`fill_holes`] disagree
+/// where the mask is irregular (a terrain surface, say), and those ridges cost a predictor as
+/// much as the mask edge did; a few sweeps remove them.
+pub fn smooth_holes<T: Float>(values: &mut [T], dims: &[usize], holes: &[bool], sweeps: usize) {
+    let idx: Vec<usize> = (0..values.len()).filter(|&i| holes[i]).collect();
+    if idx.is_empty() || idx.len() == values.len() {
+        return;
+    }
+    let mut strides = Vec::with_capacity(dims.len());
+    let mut s = 1usize;
+    for &d in dims {
+        strides.push((s, d));
+        s *= d;
+    }
+    let mut cur: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
+    let mut next = vec![0.0f64; idx.len()];
+    for _ in 0..sweeps {
+        for (slot, &i) in next.iter_mut().zip(&idx) {
+            let (mut sum, mut n) = (0.0f64, 0u32);
+            for &(stride, extent) in &strides {
+                if extent < 2 {
+                    continue;
+                }
+                let coord = (i / stride) % extent;
+                if coord > 0 {
+                    sum += cur[i - stride];
+                    n += 1;
+                }
+                if coord + 1 < extent {
+                    sum += cur[i + stride];
+                    n += 1;
+                }
+            }
+            *slot = if n > 0 { sum / n as f64 } else { cur[i] };
+        }
+        for (&v, &i) in next.iter().zip(&idx) {
+            cur[i] = v;
+        }
+    }
+    for &i in &idx {
+        values[i] = T::from_f64(cur[i]);
     }
 }
 
@@ -127,8 +191,9 @@ mod tests {
 
     #[test]
     fn planes_without_known_points_fill_in_later_rounds() {
-        // 3x3x2: the second plane (fastest two dims) is all holes except nothing; the first is
-        // a plane with values = x + 10 y
+        // 3x3x2: the first plane (fastest two dims) holds x + 10 y, the second is all holes;
+        // the interpolation rounds copy the plane, and the smoothing keeps it within the range
+        // of the known values
         let dims = [3usize, 3, 2];
         let mut v = vec![0.0f32; 18];
         let mut holes = vec![false; 18];
@@ -142,13 +207,29 @@ mod tests {
         fill_holes(&mut v, &dims, &holes);
         for y in 0..3 {
             for x in 0..3 {
-                assert_eq!(v[9 + x + 3 * y], (x + 10 * y) as f32);
+                let s = v[9 + x + 3 * y];
+                assert!((0.0..=22.0).contains(&s), "stand-in {s}");
+                assert!((s - (x + 10 * y) as f32).abs() < 6.0, "stand-in {s}");
+                assert_eq!(v[x + 3 * y], (x + 10 * y) as f32);
             }
         }
         // all holes: zeros
         let mut w = vec![7.0f64; 4];
         fill_holes(&mut w, &[2, 2], &[true; 4]);
         assert_eq!(w, vec![0.0; 4]);
+    }
+
+    #[test]
+    fn sweeps_smooth_a_ridge_and_respect_the_budget() {
+        // a 1-D hole between 0 and 10 holding a spike relaxes towards the line
+        let mut v = vec![0.0f64, 100.0, -50.0, 80.0, 10.0];
+        let holes = [false, true, true, true, false];
+        smooth_holes(&mut v, &[5], &holes, 400);
+        for (i, x) in v.iter().enumerate() {
+            assert!((x - 2.5 * i as f64).abs() < 1e-6, "{v:?}");
+        }
+        assert_eq!(sweeps_for(10), SMOOTHING_SWEEPS);
+        assert_eq!(sweeps_for(usize::MAX), MIN_SWEEPS);
     }
 
     #[test]
