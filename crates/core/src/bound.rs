@@ -129,7 +129,7 @@ impl BoundOptions {
                 } else {
                     return Err(PressioError::invalid_option(
                         keys::ABS,
-                        "both pressio:abs and pressio:rel were set; set only one",
+                        "both pressio:abs and pressio:rel were changed; set only one",
                     ));
                 }
             }
