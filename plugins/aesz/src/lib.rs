@@ -511,7 +511,7 @@ impl CompressorPlugin for Aesz {
             model_name: &name,
             model_hash: &hash,
             verify: cfg.verify,
-            fill: self.fill.spec(),
+            fill: cfg.fill.spec(),
         };
         let device = model.map_or(String::new(), |m| {
             pressio_ml_nn::device::device_name(m.device)

@@ -605,7 +605,7 @@ impl CompressorPlugin for Gwlz {
             model_name: "",
             model_hash: &[],
             verify: false,
-            fill: self.fill.spec(),
+            fill: self.config.fill.spec(),
         };
         let (out, fstats) = field::compress_field(&mut codec, input, &params)?;
         self.last = Some((fstats, codec.stats));
