@@ -144,6 +144,15 @@ impl KeyInfo {
     }
 }
 
+/// The check of an error bound: finite and `>= 0` ("`v` is not a finite bound >= 0").
+pub fn finite_bound(v: &f64) -> std::result::Result<(), String> {
+    if v.is_finite() && *v >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!("{v} is not a finite bound >= 0"))
+    }
+}
+
 /// `a`, `a or b`, `a, b or c`.
 fn or_list(names: &[&str]) -> String {
     match names.split_last() {
@@ -293,6 +302,15 @@ impl<S: 'static, T: OptionValue + PartialEq + 'static> Key<S, T> {
         self
     }
 
+    /// Refuse values for which `validate` gives a reason.
+    pub fn validate(
+        mut self,
+        validate: impl Fn(&T) -> std::result::Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.checks.push(Box::new(validate));
+        self
+    }
+
     /// Declare the allowed values of a string key with its own parser: they are listed in the
     /// configuration under the key and in the documentation when the text does not name them.
     pub fn allowed<N: AsRef<str>>(mut self, names: impl IntoIterator<Item = N>) -> Self {
@@ -332,15 +350,14 @@ where
     T: OptionValue + PartialEq + PartialOrd + Display + Copy + Send + Sync + 'static,
 {
     /// Refuse values outside `[lo, hi]` ("`v` is outside [lo, hi]").
-    pub fn range(mut self, lo: T, hi: T) -> Self {
-        self.checks.push(Box::new(move |v| {
+    pub fn range(self, lo: T, hi: T) -> Self {
+        self.validate(move |v| {
             if *v >= lo && *v <= hi {
                 Ok(())
             } else {
                 Err(format!("{v} is outside [{lo}, {hi}]"))
             }
-        }));
-        self
+        })
     }
 }
 
