@@ -165,6 +165,7 @@ fn or_list(names: &[&str]) -> String {
 type Getter<S, T> = Arc<dyn Fn(&S) -> Option<T> + Send + Sync>;
 type Setter<S, T> = Box<dyn Fn(&mut S, T) -> SetResult + Send + Sync>;
 type Check<T> = Box<dyn Fn(&T) -> std::result::Result<(), String> + Send + Sync>;
+type Same<T> = Box<dyn Fn(&T, &T) -> bool + Send + Sync>;
 type DeclareFn<S> = Box<dyn Fn(&S, &mut Options) + Send + Sync>;
 type ApplyFn<S> = Box<dyn Fn(&S, &mut S, &Options) -> Result<()> + Send + Sync>;
 type FactFn = Box<dyn Fn() -> Value + Send + Sync>;
@@ -225,6 +226,7 @@ pub struct Key<S, T> {
     get: Getter<S, T>,
     set: Setter<S, T>,
     checks: Vec<Check<T>>,
+    same: Option<Same<T>>,
 }
 
 impl<S: 'static, T: OptionValue + PartialEq + 'static> Key<S, T> {
@@ -241,6 +243,7 @@ impl<S: 'static, T: OptionValue + PartialEq + 'static> Key<S, T> {
             get: Arc::new(get),
             set: Box::new(set),
             checks: Vec::new(),
+            same: None,
         }
     }
 
@@ -311,6 +314,13 @@ impl<S: 'static, T: OptionValue + PartialEq + 'static> Key<S, T> {
         self
     }
 
+    /// Decide with `same` (instead of `==`) whether a value equals the current one, in which case
+    /// it is ignored.
+    pub fn same_as(mut self, same: impl Fn(&T, &T) -> bool + Send + Sync + 'static) -> Self {
+        self.same = Some(Box::new(same));
+        self
+    }
+
     /// Declare the allowed values of a string key with its own parser: they are listed in the
     /// configuration under the key and in the documentation when the text does not name them.
     pub fn allowed<N: AsRef<str>>(mut self, names: impl IntoIterator<Item = N>) -> Self {
@@ -324,6 +334,7 @@ impl<S: 'static, T: OptionValue + PartialEq + 'static> Key<S, T> {
         let declare_get = Arc::clone(&get);
         let set = self.set;
         let checks = self.checks;
+        let same = self.same;
         Entry {
             keys: vec![self.info],
             declare: Some(Box::new(move |s, o| {
@@ -333,7 +344,12 @@ impl<S: 'static, T: OptionValue + PartialEq + 'static> Key<S, T> {
                 let Some(v) = o.get_typed::<T>(key)? else {
                     return Ok(());
                 };
-                if get(orig).as_ref() == Some(&v) {
+                let unchanged = match (get(orig), &same) {
+                    (Some(now), Some(same)) => same(&now, &v),
+                    (now, None) => now.as_ref() == Some(&v),
+                    (None, Some(_)) => false,
+                };
+                if unchanged {
                     return Ok(());
                 }
                 for check in &checks {
@@ -362,6 +378,12 @@ where
 }
 
 impl<S: 'static> Key<S, String> {
+    /// Compare values with the current one case-insensitively, surrounding blanks ignored (for
+    /// keys whose parser ignores case).
+    pub fn ignore_case(self) -> Self {
+        self.same_as(|now, v| now.trim().eq_ignore_ascii_case(v.trim()))
+    }
+
     /// A string key with a fixed set of `choices`: reported by name, refused with "`x` is not
     /// a, b or c", listed in the configuration and documented.
     pub fn choice<V: Copy + PartialEq + Send + Sync + 'static>(
@@ -372,7 +394,7 @@ impl<S: 'static> Key<S, String> {
         set: impl Fn(&mut S, V) + Send + Sync + 'static,
     ) -> Self {
         let names = choices.names();
-        Key::new(
+        let key = Key::new(
             key,
             doc,
             move |s| choices.name(get(s)).map(str::to_string),
@@ -384,7 +406,12 @@ impl<S: 'static> Key<S, String> {
                 None => Err(format!("`{text}` is not {}", or_list(&choices.names())).into()),
             },
         )
-        .allowed(names)
+        .allowed(names);
+        if choices.ignore_case {
+            key.ignore_case()
+        } else {
+            key
+        }
     }
 }
 
@@ -943,5 +970,28 @@ mod tests {
         assert_eq!(c.name(Shape::Round), Some("round"));
         assert_eq!(or_list(&["a"]), "a");
         assert_eq!(or_list(&["a", "b", "c"]), "a, b or c");
+    }
+
+    #[test]
+    fn ignore_case_keys_treat_other_spellings_as_unchanged() {
+        let s: OptionSchema<Toy> = OptionSchema::new().key(Key::choice(
+            "toy:shape",
+            "round or square",
+            Choices::ignore_case(SHAPES),
+            |t: &Toy| t.shape,
+            |t, v| {
+                t.shape = v;
+                t.level += 1;
+            },
+        ));
+        let t = Toy::default();
+        let n = s
+            .apply(&t, &Options::new().with("toy:shape", " ROUND"))
+            .unwrap();
+        assert_eq!(n.level, t.level, "an equal value is not stored again");
+        let n = s
+            .apply(&t, &Options::new().with("toy:shape", "Square"))
+            .unwrap();
+        assert_eq!((n.shape, n.level), (Shape::Square, t.level + 1));
     }
 }

@@ -226,6 +226,7 @@ static SCHEMA: LazyLock<OptionSchema<Sperr>> = LazyLock::new(|| {
                 },
             )
             .allowed(SperrMode::ALL.map(|m| m.name()))
+            .ignore_case()
             .error_dependent(),
         )
         .key(

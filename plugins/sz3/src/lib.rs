@@ -309,6 +309,7 @@ static SCHEMA: LazyLock<OptionSchema<Sz3>> = LazyLock::new(|| {
                 },
             )
             .allowed(EbMode::ALL.map(|m| m.name()))
+            .ignore_case()
             .error_dependent(),
         )
         .key(
@@ -345,6 +346,7 @@ static SCHEMA: LazyLock<OptionSchema<Sz3>> = LazyLock::new(|| {
                 },
             )
             .allowed(Algorithm::ALL.map(|a| a.name()))
+            .ignore_case()
             .error_agnostic()
             .highlevel(),
         )
@@ -406,17 +408,14 @@ static SCHEMA: LazyLock<OptionSchema<Sz3>> = LazyLock::new(|| {
                 "interpolation formula by name (LibPressio's spelling \"intrep\"); only \
                  INTERP_ALGO_CUBIC is available",
                 |_| Some(INTERP_CUBIC_NAME.to_string()),
-                |_, name: String| {
-                    if name.trim().eq_ignore_ascii_case(INTERP_CUBIC_NAME) {
-                        Ok(())
-                    } else {
-                        Err("only INTERP_ALGO_CUBIC (SZ3's default) is available: the sz3 crate \
-                             does not expose interpAlgo"
-                            .into())
-                    }
+                |_, _| {
+                    Err("only INTERP_ALGO_CUBIC (SZ3's default) is available: the sz3 crate does \
+                         not expose interpAlgo"
+                        .into())
                 },
             )
             .allowed([INTERP_CUBIC_NAME])
+            .ignore_case()
             .error_agnostic(),
         )
         .step(|_, s| s.settings.validate())
