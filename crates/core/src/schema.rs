@@ -649,6 +649,17 @@ impl<S: Clone + 'static> OptionSchema<S> {
         Ok(next)
     }
 
+    /// Apply `options` to `state` (`set_options`): all of them, or none and the first refusal.
+    pub fn set(&self, state: &mut S, options: &Options) -> Result<()> {
+        *state = self.apply(state, options)?;
+        Ok(())
+    }
+
+    /// Whether `options` would be accepted (`check_options`); `state` never changes.
+    pub fn check(&self, state: &S, options: &Options) -> Result<()> {
+        self.apply(state, options).map(|_| ())
+    }
+
     /// Document every option, configuration fact and documented-only key into `docs`.
     pub fn document(&self, docs: &mut Options) {
         for k in self.keys() {
@@ -835,8 +846,15 @@ mod tests {
             .with("other:key", 1u8);
         let n = s.apply(&t, &ok).unwrap();
         assert_eq!((n.shape, n.level, n.derived), (Shape::Square, 5, 5));
+        s.check(&t, &ok).unwrap();
+        let mut m = t.clone();
+        s.set(&mut m, &ok).unwrap();
+        assert_eq!(m, n);
         // one bad key refuses the whole call
         let bad = ok.clone().with("toy:ratio", -1.0);
+        let mut m = t.clone();
+        assert!(s.set(&mut m, &bad).is_err() && s.check(&t, &bad).is_err());
+        assert_eq!(m, t, "a refused call changes nothing");
         let e = s.apply(&t, &bad).unwrap_err();
         assert!(
             matches!(&e, PressioError::InvalidOption { key, .. } if key == "toy:ratio"),

@@ -392,12 +392,11 @@ impl CompressorPlugin for Aesz {
     }
 
     fn set_options(&mut self, options: &Options) -> Result<()> {
-        self.config = SCHEMA.apply(&self.config, options)?;
-        Ok(())
+        SCHEMA.set(&mut self.config, options)
     }
 
     fn check_options(&self, options: &Options) -> Result<()> {
-        SCHEMA.apply(&self.config, options).map(|_| ())
+        SCHEMA.check(&self.config, options)
     }
 
     fn configuration(&self) -> Options {

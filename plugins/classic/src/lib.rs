@@ -321,12 +321,11 @@ impl CompressorPlugin for Classic {
     }
 
     fn set_options(&mut self, options: &Options) -> Result<()> {
-        *self = SCHEMA.apply(self, options)?;
-        Ok(())
+        SCHEMA.set(self, options)
     }
 
     fn check_options(&self, options: &Options) -> Result<()> {
-        SCHEMA.apply(self, options).map(|_| ())
+        SCHEMA.check(self, options)
     }
 
     fn configuration(&self) -> Options {
@@ -341,6 +340,7 @@ impl CompressorPlugin for Classic {
              pressio:rel = 1e-3.",
         )
     }
+
     fn compress(&mut self, input: &Data) -> Result<Data> {
         if !input.dtype().is_floating() {
             return Err(PressioError::UnsupportedDType {

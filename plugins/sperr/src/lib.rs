@@ -353,12 +353,11 @@ impl CompressorPlugin for Sperr {
     }
 
     fn set_options(&mut self, options: &Options) -> Result<()> {
-        *self = SCHEMA.apply(self, options)?;
-        Ok(())
+        SCHEMA.set(self, options)
     }
 
     fn check_options(&self, options: &Options) -> Result<()> {
-        SCHEMA.apply(self, options).map(|_| ())
+        SCHEMA.check(self, options)
     }
 
     fn configuration(&self) -> Options {
@@ -374,6 +373,7 @@ impl CompressorPlugin for Sperr {
              tolerance 1e-6) a verify-and-patch guard makes the bound a hard promise.",
         )
     }
+
     fn compress(&mut self, input: &Data) -> Result<Data> {
         if !matches!(input.dtype(), DType::Float | DType::Double) {
             return Err(PressioError::UnsupportedDType {

@@ -493,12 +493,11 @@ impl CompressorPlugin for Sz3 {
     }
 
     fn set_options(&mut self, options: &Options) -> Result<()> {
-        *self = SCHEMA.apply(self, options)?;
-        Ok(())
+        SCHEMA.set(self, options)
     }
 
     fn check_options(&self, options: &Options) -> Result<()> {
-        SCHEMA.apply(self, options).map(|_| ())
+        SCHEMA.check(self, options)
     }
 
     fn configuration(&self) -> Options {
@@ -514,6 +513,7 @@ impl CompressorPlugin for Sz3 {
              guard that makes the pointwise bound a hard promise. Default pressio:abs = 1e-6.",
         )
     }
+
     fn compress(&mut self, input: &Data) -> Result<Data> {
         if !matches!(input.dtype(), DType::Float | DType::Double) {
             return Err(PressioError::UnsupportedDType {

@@ -497,12 +497,11 @@ impl CompressorPlugin for Zfp {
     }
 
     fn set_options(&mut self, options: &Options) -> Result<()> {
-        *self = SCHEMA.apply(self, options)?;
-        Ok(())
+        SCHEMA.set(self, options)
     }
 
     fn check_options(&self, options: &Options) -> Result<()> {
-        SCHEMA.apply(self, options).map(|_| ())
+        SCHEMA.check(self, options)
     }
 
     fn configuration(&self) -> Options {
@@ -518,6 +517,7 @@ impl CompressorPlugin for Zfp {
              inside pressio-ml's checksummed envelope with NaN/Inf passthrough.",
         )
     }
+
     fn compress(&mut self, input: &Data) -> Result<Data> {
         if !matches!(input.dtype(), DType::Float | DType::Double) {
             return Err(PressioError::UnsupportedDType {
