@@ -40,12 +40,7 @@ impl BoundSpec {
 }
 
 fn check_bound(key: &str, v: f64) -> Result<f64> {
-    if !v.is_finite() || v < 0.0 {
-        return Err(PressioError::invalid_option(
-            key,
-            format!("{v} is not a finite bound >= 0"),
-        ));
-    }
+    crate::schema::finite_bound(&v).map_err(|r| PressioError::invalid_option(key, r))?;
     Ok(v)
 }
 
@@ -129,7 +124,7 @@ impl BoundOptions {
                 } else {
                     return Err(PressioError::invalid_option(
                         keys::ABS,
-                        "both pressio:abs and pressio:rel were set; set only one",
+                        "both pressio:abs and pressio:rel were changed; set only one",
                     ));
                 }
             }

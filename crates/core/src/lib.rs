@@ -13,7 +13,10 @@
 //! * [`BoundOptions`] and [`ThreadOptions`]: the generic `pressio:abs`, `pressio:rel` and
 //!   `pressio:nthreads` keys, declared and documented once for every plugin;
 //! * [`FillOptions`] and [`FillSpec`]: the generic fill-value keys and the rule that finds fill
-//!   points.
+//!   points;
+//! * [`OptionSchema`]: a plugin's options declared once (key, type, default, documentation,
+//!   validation), driving `get_options`, `set_options`, `get_documentation` and the option
+//!   lists of `get_configuration`.
 
 mod bound;
 mod compressor;
@@ -25,6 +28,7 @@ pub mod keys;
 mod metrics;
 mod options;
 mod registry;
+pub mod schema;
 
 pub use bound::{BoundOptions, BoundSpec, ThreadOptions};
 pub use compressor::{
@@ -40,3 +44,4 @@ pub use options::{
     ConversionSafety, KeyStatus, OptionType, OptionValue, Options, PressioOption, Value,
 };
 pub use registry::{CompressorFactory, MetricFactory, Registry, RegistryBuilder};
+pub use schema::{Affects, Choices, Group, Key, KeyInfo, OptionSchema, Reject, SetResult};

@@ -176,6 +176,11 @@ pub enum Value {
 }
 
 impl Value {
+    /// A `char*[]` value from any list of strings.
+    pub fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
+        Value::Strings(items.into_iter().map(|s| s.as_ref().to_string()).collect())
+    }
+
     /// The option type of this value.
     pub fn option_type(&self) -> OptionType {
         match self {

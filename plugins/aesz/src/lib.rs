@@ -82,12 +82,13 @@ use model::LoadedModel;
 use pressio_ml_codec::container::ParsedStream;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, Data, FillOptions,
-    OptionType, Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions,
-    ThreadSafety, Value, Version,
+    keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, Data, FillOptions, Group, Key,
+    OptionSchema, OptionType, Options, PressioError, RegistryBuilder, Result, Stability,
+    ThreadOptions, ThreadSafety, Value, Version,
 };
 use pressio_ml_nn::model::hex;
 use pressio_ml_nn::{DeviceKind, DeviceSpec};
+use std::sync::LazyLock;
 
 /// Registry id and option prefix.
 pub const ID: &str = "aesz";
@@ -194,57 +195,147 @@ pub fn register(builder: &mut RegistryBuilder) -> Result<()> {
     Ok(())
 }
 
-impl Config {
-    fn applied(&self, options: &Options) -> Result<Config> {
-        let mut c = self.clone();
-        c.bound.apply(options)?;
-        c.threads.apply(options)?;
-        c.fill.apply(options)?;
-        if let Some(m) = options.get_typed::<String>(KEY_MODEL)? {
-            c.model = m.trim().to_string();
-        }
-        if let Some(d) = options.get_typed::<String>(KEY_DEVICE)? {
-            c.device = DeviceSpec::parse(KEY_DEVICE, &d)?;
-        }
-        if let Some(f) = options.get_typed::<f64>(KEY_LATENT_FACTOR)? {
-            if !(f.is_finite() && f > 0.0 && f <= 100.0) {
-                return Err(PressioError::invalid_option(
-                    KEY_LATENT_FACTOR,
-                    "must be in (0, 100]",
-                ));
-            }
-            c.latent_factor = f;
-        }
-        if let Some(u) = options.get_typed::<bool>(KEY_USE_AE)? {
-            c.use_ae = u;
-        }
-        if let Some(b) = options.get_typed::<u32>(KEY_BATCH)? {
-            if !(1..=65536).contains(&b) {
-                return Err(PressioError::invalid_option(
-                    KEY_BATCH,
-                    "must be in [1, 65536]",
-                ));
-            }
-            c.batch = b;
-        }
-        if let Some(v) = options.get_typed::<bool>(KEY_VERIFY)? {
-            c.verify = v;
-        }
-        if let Some(v) = options.get_typed::<String>(KEY_SELECTION)? {
-            c.selection = match v.as_str() {
-                "bits" => SelectionRule::Bits,
-                "l1" => SelectionRule::L1,
-                _ => {
-                    return Err(PressioError::invalid_option(
-                        KEY_SELECTION,
-                        format!("`{v}` is not bits or l1"),
-                    ))
-                }
-            };
-        }
-        Ok(c)
-    }
-}
+type K<T> = Key<Config, T>;
+type G = Group<Config>;
+
+const SELECTIONS: &[(&str, SelectionRule)] =
+    &[("bits", SelectionRule::Bits), ("l1", SelectionRule::L1)];
+
+/// The options of `aesz`, declared once.
+static SCHEMA: LazyLock<OptionSchema<Config>> = LazyLock::new(|| {
+    OptionSchema::new()
+        .group(G::bound(|c| c.bound.spec(), |c, b| c.bound.set(Some(b))))
+        .group(G::threads(|c| &c.threads, |c| &mut c.threads).highlevel(keys::NTHREADS))
+        .group(G::fill(|c| &c.fill, |c| &mut c.fill))
+        .key(
+            K::field(
+                KEY_MODEL,
+                "model name (searched in $PRESSIO_ML_MODELS, the workspace models/ and ./models) or \
+                 path to a model manifest (.json); empty: aesz-2d for 2-D data, aesz-3d for 3-D and \
+                 more when compressing, the stream's model when decompressing. The block size comes \
+                 from the model.",
+                |c| c.model.clone(),
+                |c, m| c.model = m.trim().to_string(),
+            )
+            .error_agnostic()
+            .highlevel(),
+        )
+        .key(
+            K::new(
+                KEY_DEVICE,
+                "where the network runs: auto (compression: the first CUDA device if any, else the \
+                 CPU; decompression: the device kind recorded in the stream), cpu, cuda or cuda:N. \
+                 Asking for CUDA where it is unavailable is an error.",
+                |c| Some(c.device.name()),
+                |c, d: String| {
+                    c.device = DeviceSpec::parse(KEY_DEVICE, &d)?;
+                    Ok(())
+                },
+            )
+            .runtime()
+            .highlevel(),
+        )
+        .key(
+            K::field(
+                KEY_LATENT_FACTOR,
+                "latent quantization bound as a fraction of the error bound expressed in the \
+                 normalised [-1,1] domain (the paper's 0.1)",
+                |c| c.latent_factor,
+                |c, f| c.latent_factor = f,
+            )
+            .check(|f| f.is_finite() && *f > 0.0 && *f <= 100.0, "must be in (0, 100]")
+            .error_dependent(),
+        )
+        .key(
+            K::field(
+                KEY_USE_AE,
+                "false: Lorenzo / mean blocks only (no model needed; 32x32 or 8x8x8 blocks)",
+                |c| c.use_ae,
+                |c, u| c.use_ae = u,
+            )
+            .error_agnostic(),
+        )
+        .key(
+            K::field(
+                KEY_BATCH,
+                "inference batch size (recorded in the stream; the decoder uses the stream's)",
+                |c| c.batch,
+                |c, b| c.batch = b,
+            )
+            .check(|b| (1..=65536).contains(b), "must be in [1, 65536]")
+            .runtime(),
+        )
+        .key(
+            K::field(
+                KEY_VERIFY,
+                "decode right after encoding and store exactly any value outside the bound (never \
+                 needed: the quantizer checks every value; a belt-and-braces guard)",
+                |c| c.verify,
+                |c, v| c.verify = v,
+            )
+            .error_agnostic(),
+        )
+        .key(
+            K::choice(
+                KEY_SELECTION,
+                "per-block predictor choice: bits (default: the smallest estimated size, i.e. the \
+                 entropy of Laplacian residuals of the block's L1 error plus the latents' or mean's \
+                 storage) or l1 (the paper: the smallest L1 error, side information ignored)",
+                Choices::exact(SELECTIONS),
+                |c| c.selection,
+                |c, s| c.selection = s,
+            )
+            .error_dependent(),
+        )
+        .fact("aesz:dtypes", "element types the plugin accepts", || {
+            Value::strings(["float", "double"])
+        })
+        .fact(
+            "aesz:default_models",
+            "models used when aesz:model is empty (2-D, then 3-D and more)",
+            || Value::strings([DEFAULT_MODEL_2D, DEFAULT_MODEL_3D]),
+        )
+        .fact(
+            "aesz:model_dirs",
+            "directories searched for model names, in order",
+            || {
+                Value::strings(
+                    pressio_ml_nn::model::model_dirs()
+                        .iter()
+                        .map(|p| p.display().to_string()),
+                )
+            },
+        )
+        .fact(
+            "aesz:inference_threads",
+            "libtorch intra-op threads used for every inference (fixed for reproducibility)",
+            || Value::U32(pressio_ml_nn::INFERENCE_THREADS as u32),
+        )
+        .fact(
+            "aesz:quant_radius",
+            "quantization radius: codes in [0, 2R)",
+            || Value::from(codec::RADIUS),
+        )
+        .doc(RESULT_AE_BLOCKS, "result: blocks predicted by the autoencoder")
+        .doc(RESULT_LORENZO_BLOCKS, "result: blocks predicted by Lorenzo")
+        .doc(RESULT_MEAN_BLOCKS, "result: blocks predicted by their mean")
+        .doc(
+            RESULT_LATENT_BYTES,
+            "result: compressed bytes of the latent vectors",
+        )
+        .doc(
+            RESULT_UNPREDICTABLE,
+            "result: values stored exactly as unpredictable",
+        )
+        .doc(RESULT_MODEL, "result: the model used (empty when none)")
+        .doc(RESULT_DEVICE, "result: the device the model ran on")
+        .doc(RESULT_NONFINITE, "result: NaN/Inf values (stored exactly)")
+        .doc(
+            RESULT_LOSSLESS,
+            "result: 1 when the lossless fallback was used",
+        )
+        .doc(RESULT_ABS, "result: the resolved absolute bound")
+});
 
 impl Aesz {
     /// Load (or reuse) the model `spec` on `device`.
@@ -297,69 +388,23 @@ impl CompressorPlugin for Aesz {
     }
 
     fn options(&self) -> Options {
-        let c = &self.config;
-        let mut o = Options::new();
-        c.bound.declare(&mut o);
-        c.threads.declare(&mut o);
-        c.fill.declare(&mut o);
-        o.set(KEY_MODEL, c.model.as_str());
-        o.set(KEY_DEVICE, c.device.name());
-        o.set(KEY_LATENT_FACTOR, c.latent_factor);
-        o.set(KEY_USE_AE, c.use_ae);
-        o.set(KEY_BATCH, c.batch);
-        o.set(KEY_VERIFY, c.verify);
-        o.set(KEY_SELECTION, c.selection.name());
-        o
+        SCHEMA.options(&self.config)
     }
 
     fn set_options(&mut self, options: &Options) -> Result<()> {
-        self.config = self.config.applied(options)?;
-        Ok(())
+        SCHEMA.set(&mut self.config, options)
     }
 
     fn check_options(&self, options: &Options) -> Result<()> {
-        self.config.applied(options).map(|_| ())
+        SCHEMA.check(&self.config, options)
     }
 
     fn configuration(&self) -> Options {
-        let mut o = plugin_configuration(
-            ThreadSafety::Multiple,
-            Stability::Experimental,
-            &[keys::ABS, keys::REL, KEY_LATENT_FACTOR, KEY_SELECTION],
-            &[KEY_MODEL, KEY_USE_AE, KEY_VERIFY],
-            &[keys::NTHREADS, KEY_DEVICE, KEY_BATCH],
-        );
-        let strs = |v: &[&str]| Value::Strings(v.iter().map(|s| s.to_string()).collect());
-        o.set(
-            keys::HIGHLEVEL,
-            strs(&[keys::ABS, keys::REL, KEY_MODEL, KEY_DEVICE, keys::NTHREADS]),
-        );
-        o.set("aesz:dtypes", strs(&["float", "double"]));
-        o.set(
-            "aesz:default_models",
-            strs(&[DEFAULT_MODEL_2D, DEFAULT_MODEL_3D]),
-        );
-        o.set(
-            "aesz:model_dirs",
-            Value::Strings(
-                pressio_ml_nn::model::model_dirs()
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect(),
-            ),
-        );
-        o.set(
-            "aesz:inference_threads",
-            pressio_ml_nn::INFERENCE_THREADS as u32,
-        );
-        o.set("aesz:quant_radius", codec::RADIUS);
-        o
+        SCHEMA.configuration(ThreadSafety::Multiple, Stability::Experimental)
     }
 
     fn documentation(&self) -> Options {
-        let mut d = Options::new();
-        d.set(
-            keys::DESCRIPTION,
+        SCHEMA.documentation(
             "AE-SZ (Liu et al., CLUSTER 2021): blockwise prediction by the best (L1) of Lorenzo, \
              the block mean and a pre-trained convolutional sliced-Wasserstein autoencoder with \
              GDN/iGDN, then SZ-style linear quantization (65,536 bins), Huffman and zstd. \
@@ -377,84 +422,7 @@ impl CompressorPlugin for Aesz {
              libtorch version and a checksum of the predictions, and a decoder that would not \
              reproduce them bit for bit refuses. float and double, 1-D to n-D. Default bound: \
              pressio:rel = 1e-3.",
-        );
-        BoundOptions::document(&mut d);
-        ThreadOptions::document(&mut d);
-        FillOptions::document(&mut d);
-        d.set(
-            KEY_MODEL,
-            "model name (searched in $PRESSIO_ML_MODELS, the workspace models/ and ./models) or \
-             path to a model manifest (.json); empty: aesz-2d for 2-D data, aesz-3d for 3-D and \
-             more when compressing, the stream's model when decompressing. The block size comes \
-             from the model.",
-        );
-        d.set(
-            KEY_DEVICE,
-            "where the network runs: auto (compression: the first CUDA device if any, else the \
-             CPU; decompression: the device kind recorded in the stream), cpu, cuda or cuda:N. \
-             Asking for CUDA where it is unavailable is an error.",
-        );
-        d.set(
-            KEY_LATENT_FACTOR,
-            "latent quantization bound as a fraction of the error bound expressed in the \
-             normalised [-1,1] domain (the paper's 0.1)",
-        );
-        d.set(
-            KEY_USE_AE,
-            "false: Lorenzo / mean blocks only (no model needed; 32x32 or 8x8x8 blocks)",
-        );
-        d.set(
-            KEY_BATCH,
-            "inference batch size (recorded in the stream; the decoder uses the stream's)",
-        );
-        d.set(
-            KEY_VERIFY,
-            "decode right after encoding and store exactly any value outside the bound (never \
-             needed: the quantizer checks every value; a belt-and-braces guard)",
-        );
-        d.set(
-            KEY_SELECTION,
-            "per-block predictor choice: bits (default: the smallest estimated size, i.e. the \
-             entropy of Laplacian residuals of the block's L1 error plus the latents' or mean's \
-             storage) or l1 (the paper: the smallest L1 error, side information ignored)",
-        );
-        d.set("aesz:dtypes", "element types the plugin accepts");
-        d.set(
-            "aesz:default_models",
-            "models used when aesz:model is empty (2-D, then 3-D and more)",
-        );
-        d.set(
-            "aesz:model_dirs",
-            "directories searched for model names, in order",
-        );
-        d.set(
-            "aesz:inference_threads",
-            "libtorch intra-op threads used for every inference (fixed for reproducibility)",
-        );
-        d.set("aesz:quant_radius", "quantization radius: codes in [0, 2R)");
-        d.set(
-            RESULT_AE_BLOCKS,
-            "result: blocks predicted by the autoencoder",
-        );
-        d.set(RESULT_LORENZO_BLOCKS, "result: blocks predicted by Lorenzo");
-        d.set(RESULT_MEAN_BLOCKS, "result: blocks predicted by their mean");
-        d.set(
-            RESULT_LATENT_BYTES,
-            "result: compressed bytes of the latent vectors",
-        );
-        d.set(
-            RESULT_UNPREDICTABLE,
-            "result: values stored exactly as unpredictable",
-        );
-        d.set(RESULT_MODEL, "result: the model used (empty when none)");
-        d.set(RESULT_DEVICE, "result: the device the model ran on");
-        d.set(RESULT_NONFINITE, "result: NaN/Inf values (stored exactly)");
-        d.set(
-            RESULT_LOSSLESS,
-            "result: 1 when the lossless fallback was used",
-        );
-        d.set(RESULT_ABS, "result: the resolved absolute bound");
-        d
+        )
     }
 
     fn compress(&mut self, input: &Data) -> Result<Data> {

@@ -31,10 +31,11 @@ use body::{Choice, ClassicCodec, Direction, Predictor, Settings};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_codec::interp::InterpKind;
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, Data, FillOptions,
-    Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety,
-    Version,
+    keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, Data, FillOptions, Group, Key,
+    OptionSchema, Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions,
+    ThreadSafety, Value, Version,
 };
+use std::sync::LazyLock;
 
 /// Registry id and option prefix.
 pub const ID: &str = "classic";
@@ -124,130 +125,170 @@ pub fn register(builder: &mut RegistryBuilder) -> Result<()> {
     Ok(())
 }
 
-fn parse_predictor(s: &str) -> Result<Predictor> {
-    match s {
-        "interp" => Ok(Predictor::Interp),
-        "lorenzo" => Ok(Predictor::Lorenzo),
-        "auto" => Ok(Predictor::Auto),
-        _ => Err(PressioError::invalid_option(
-            KEY_PREDICTOR,
-            format!("`{s}` is not interp, lorenzo or auto"),
-        )),
-    }
-}
+const PREDICTORS: &[(&str, Predictor)] = &[
+    ("interp", Predictor::Interp),
+    ("lorenzo", Predictor::Lorenzo),
+    ("auto", Predictor::Auto),
+];
+const ALGOS: &[(&str, Choice<InterpKind>)] = &[
+    ("auto", Choice::Auto),
+    ("cubic", Choice::Fixed(InterpKind::Cubic)),
+    ("linear", Choice::Fixed(InterpKind::Linear)),
+];
+const DIRECTIONS: &[(&str, Choice<Direction>)] = &[
+    ("auto", Choice::Auto),
+    ("slowest_first", Choice::Fixed(Direction::SlowestFirst)),
+    ("fastest_first", Choice::Fixed(Direction::FastestFirst)),
+];
 
-fn parse_algo(s: &str) -> Result<Choice<InterpKind>> {
-    match s {
-        "auto" => Ok(Choice::Auto),
-        "cubic" => Ok(Choice::Fixed(InterpKind::Cubic)),
-        "linear" => Ok(Choice::Fixed(InterpKind::Linear)),
-        _ => Err(PressioError::invalid_option(
-            KEY_INTERP_ALGO,
-            format!("`{s}` is not auto, cubic or linear"),
-        )),
-    }
-}
+type K<T> = Key<Classic, T>;
+type G = Group<Classic>;
 
-fn parse_direction(s: &str) -> Result<Choice<Direction>> {
-    match s {
-        "auto" => Ok(Choice::Auto),
-        "slowest_first" => Ok(Choice::Fixed(Direction::SlowestFirst)),
-        "fastest_first" => Ok(Choice::Fixed(Direction::FastestFirst)),
-        _ => Err(PressioError::invalid_option(
-            KEY_DIRECTION,
-            format!("`{s}` is not auto, slowest_first or fastest_first"),
-        )),
-    }
-}
-
-fn algo_name(c: Choice<InterpKind>) -> &'static str {
-    match c {
-        Choice::Auto => "auto",
-        Choice::Fixed(InterpKind::Cubic) => "cubic",
-        Choice::Fixed(InterpKind::Linear) => "linear",
-    }
-}
-
-fn direction_name(c: Choice<Direction>) -> &'static str {
-    match c {
-        Choice::Auto => "auto",
-        Choice::Fixed(Direction::SlowestFirst) => "slowest_first",
-        Choice::Fixed(Direction::FastestFirst) => "fastest_first",
-    }
-}
+/// The options of `classic`, declared once.
+static SCHEMA: LazyLock<OptionSchema<Classic>> = LazyLock::new(|| {
+    OptionSchema::new()
+        .group(G::bound(|c| c.bound.spec(), |c, b| c.bound.set(Some(b))))
+        .group(G::threads(|c| &c.threads, |c| &mut c.threads).highlevel(keys::NTHREADS))
+        .group(G::fill(|c| &c.fill, |c| &mut c.fill))
+        .key(
+            K::choice(
+                KEY_PREDICTOR,
+                "predictor: interp (multilevel interpolation, default), lorenzo (first-order \
+                 Lorenzo) or auto (compresses both ways and keeps the smaller stream)",
+                Choices::exact(PREDICTORS),
+                |c| c.settings.predictor,
+                |c, v| c.settings.predictor = v,
+            )
+            .error_dependent()
+            .highlevel(),
+        )
+        .key(
+            K::choice(
+                KEY_INTERP_ALGO,
+                "interpolation formula: auto (chosen by test-compressing samples), cubic or linear",
+                Choices::exact(ALGOS),
+                |c| c.settings.interp_algo,
+                |c, v| c.settings.interp_algo = v,
+            )
+            .error_dependent(),
+        )
+        .key(
+            K::choice(
+                KEY_DIRECTION,
+                "order of the axis passes within a level: auto (sampled), slowest_first (SZ3's \
+                 default) or fastest_first",
+                Choices::exact(DIRECTIONS),
+                |c| c.settings.direction,
+                |c, v| c.settings.direction = v,
+            )
+            .error_dependent(),
+        )
+        .key(
+            K::field(
+                KEY_ALPHA,
+                "level-wise bound growth: level l (stride 2^(l-1)) uses bound e / \
+                 min(alpha^(l-1), beta); 0 chooses alpha and beta automatically",
+                |c| c.alpha,
+                |c, v| c.alpha = v,
+            )
+            .check(
+                |a| *a == 0.0 || (1.0..=16.0).contains(a),
+                "must be 0 (automatic) or in [1, 16]",
+            )
+            .error_dependent(),
+        )
+        .key(
+            K::field(
+                KEY_BETA,
+                "cap of the level-wise bound reduction, used when classic:interp_alpha > 0",
+                |c| c.beta,
+                |c, v| c.beta = v,
+            )
+            .check(|b| (1.0..=1024.0).contains(b), "must be in [1, 1024]")
+            .error_dependent(),
+        )
+        .step(|_, c| {
+            c.settings.level_bounds = if c.alpha == 0.0 {
+                Choice::Auto
+            } else {
+                Choice::Fixed((c.alpha, c.beta))
+            };
+            Ok(())
+        })
+        .key(
+            K::field(
+                KEY_ANCHOR,
+                "stride of the losslessly stored anchor grid, a power of two; 0 uses 4096, 128, \
+                 32, 16 for 1 to 4 dimensions",
+                |c| c.settings.anchor_stride,
+                |c, v| c.settings.anchor_stride = v,
+            )
+            .check(
+                |a| *a == 0 || (a.is_power_of_two() && *a >= 2),
+                "must be 0 or a power of two >= 2",
+            )
+            .error_dependent(),
+        )
+        .key(
+            K::field(
+                KEY_RADIUS,
+                "quantization radius R: codes lie in [0, 2R), 0 marks an unpredictable value",
+                |c| c.settings.radius,
+                |c, v| c.settings.radius = v,
+            )
+            .check(
+                |r| (1..=pressio_ml_codec::quantizer::MAX_RADIUS).contains(r),
+                "must be in [1, 2^30]",
+            )
+            .error_dependent(),
+        )
+        .key(
+            K::field(
+                KEY_ZSTD,
+                "zstd level applied to the Huffman codes and exact values",
+                |c| c.settings.zstd_level,
+                |c, v| c.settings.zstd_level = v,
+            )
+            .check(|l| (-7..=22).contains(l), "must be in [-7, 22]")
+            .error_agnostic(),
+        )
+        .key(
+            K::field(
+                KEY_VERIFY,
+                "decode right after encoding and store exactly any value outside the bound (never \
+                 needed by this compressor; a belt-and-braces guard)",
+                |c| c.verify,
+                |c, v| c.verify = v,
+            )
+            .error_agnostic(),
+        )
+        .fact("classic:dtypes", "element types the plugin accepts", || {
+            Value::strings(["float", "double"])
+        })
+        .fact(
+            "classic:max_dims",
+            "most non-trivial dimensions handled natively (more are merged)",
+            || Value::U32(4),
+        )
+        .doc(
+            RESULT_NONFINITE,
+            "result: values of the last compression that were NaN or infinite (stored exactly)",
+        )
+        .doc(
+            RESULT_PATCHED,
+            "result: values of the last compression patched by classic:verify",
+        )
+        .doc(
+            RESULT_LOSSLESS,
+            "result: 1 when the last compression used the lossless fallback",
+        )
+        .doc(
+            RESULT_ABS,
+            "result: the resolved absolute bound of the last compression",
+        )
+});
 
 impl Classic {
-    /// Apply `options` to a copy of `self` (shared by set_options and check_options).
-    fn applied(&self, options: &Options) -> Result<Classic> {
-        let mut c = self.clone();
-        c.bound.apply(options)?;
-        c.threads.apply(options)?;
-        c.fill.apply(options)?;
-        if let Some(s) = options.get_typed::<String>(KEY_PREDICTOR)? {
-            c.settings.predictor = parse_predictor(&s)?;
-        }
-        if let Some(s) = options.get_typed::<String>(KEY_INTERP_ALGO)? {
-            c.settings.interp_algo = parse_algo(&s)?;
-        }
-        if let Some(s) = options.get_typed::<String>(KEY_DIRECTION)? {
-            c.settings.direction = parse_direction(&s)?;
-        }
-        if let Some(a) = options.get_typed::<f64>(KEY_ALPHA)? {
-            if !(a == 0.0 || (1.0..=16.0).contains(&a)) {
-                return Err(PressioError::invalid_option(
-                    KEY_ALPHA,
-                    "must be 0 (automatic) or in [1, 16]",
-                ));
-            }
-            c.alpha = a;
-        }
-        if let Some(b) = options.get_typed::<f64>(KEY_BETA)? {
-            if !(1.0..=1024.0).contains(&b) {
-                return Err(PressioError::invalid_option(
-                    KEY_BETA,
-                    "must be in [1, 1024]",
-                ));
-            }
-            c.beta = b;
-        }
-        c.settings.level_bounds = if c.alpha == 0.0 {
-            Choice::Auto
-        } else {
-            Choice::Fixed((c.alpha, c.beta))
-        };
-        if let Some(a) = options.get_typed::<u32>(KEY_ANCHOR)? {
-            if a != 0 && (!a.is_power_of_two() || a < 2) {
-                return Err(PressioError::invalid_option(
-                    KEY_ANCHOR,
-                    "must be 0 or a power of two >= 2",
-                ));
-            }
-            c.settings.anchor_stride = a;
-        }
-        if let Some(r) = options.get_typed::<u32>(KEY_RADIUS)? {
-            if !(1..=pressio_ml_codec::quantizer::MAX_RADIUS).contains(&r) {
-                return Err(PressioError::invalid_option(
-                    KEY_RADIUS,
-                    "must be in [1, 2^30]",
-                ));
-            }
-            c.settings.radius = r;
-        }
-        if let Some(l) = options.get_typed::<i32>(KEY_ZSTD)? {
-            if !(-7..=22).contains(&l) {
-                return Err(PressioError::invalid_option(
-                    KEY_ZSTD,
-                    "must be in [-7, 22]",
-                ));
-            }
-            c.settings.zstd_level = l;
-        }
-        if let Some(v) = options.get_typed::<bool>(KEY_VERIFY)? {
-            c.verify = v;
-        }
-        Ok(c)
-    }
-
     /// Run `f` on a rayon pool of `pressio:nthreads` threads (directly when 1).
     fn with_threads<R: Send>(&self, f: impl FnOnce(bool) -> Result<R> + Send) -> Result<R> {
         let n = self.threads.nthreads() as usize;
@@ -276,136 +317,28 @@ impl CompressorPlugin for Classic {
     }
 
     fn options(&self) -> Options {
-        let mut o = Options::new();
-        self.bound.declare(&mut o);
-        self.threads.declare(&mut o);
-        self.fill.declare(&mut o);
-        o.set(KEY_PREDICTOR, self.settings.predictor.name());
-        o.set(KEY_INTERP_ALGO, algo_name(self.settings.interp_algo));
-        o.set(KEY_DIRECTION, direction_name(self.settings.direction));
-        o.set(KEY_ALPHA, self.alpha);
-        o.set(KEY_BETA, self.beta);
-        o.set(KEY_ANCHOR, self.settings.anchor_stride);
-        o.set(KEY_RADIUS, self.settings.radius);
-        o.set(KEY_ZSTD, self.settings.zstd_level);
-        o.set(KEY_VERIFY, self.verify);
-        o
+        SCHEMA.options(self)
     }
 
     fn set_options(&mut self, options: &Options) -> Result<()> {
-        *self = self.applied(options)?;
-        Ok(())
+        SCHEMA.set(self, options)
     }
 
     fn check_options(&self, options: &Options) -> Result<()> {
-        self.applied(options).map(|_| ())
+        SCHEMA.check(self, options)
     }
 
     fn configuration(&self) -> Options {
-        let mut o = plugin_configuration(
-            ThreadSafety::Multiple,
-            Stability::Unstable,
-            &[
-                keys::ABS,
-                keys::REL,
-                KEY_PREDICTOR,
-                KEY_INTERP_ALGO,
-                KEY_DIRECTION,
-                KEY_ALPHA,
-                KEY_BETA,
-                KEY_ANCHOR,
-                KEY_RADIUS,
-            ],
-            &[KEY_ZSTD, KEY_VERIFY],
-            &[keys::NTHREADS],
-        );
-        o.set(
-            keys::HIGHLEVEL,
-            pressio_ml_core::Value::Strings(vec![
-                keys::ABS.to_string(),
-                keys::REL.to_string(),
-                KEY_PREDICTOR.to_string(),
-                keys::NTHREADS.to_string(),
-            ]),
-        );
-        o.set(
-            "classic:dtypes",
-            pressio_ml_core::Value::Strings(vec!["float".into(), "double".into()]),
-        );
-        o.set("classic:max_dims", 4u32);
-        o
+        SCHEMA.configuration(ThreadSafety::Multiple, Stability::Unstable)
     }
 
     fn documentation(&self) -> Options {
-        let mut d = Options::new();
-        d.set(
-            keys::DESCRIPTION,
+        SCHEMA.documentation(
             "SZ3-style error-bounded compressor: multilevel cubic/linear interpolation (anchor grid, \
              level-wise bounds) or Lorenzo prediction, linear quantization, canonical Huffman and \
              zstd. float and double, 1 to 4 dimensions (more are folded into 4). Default bound: \
              pressio:rel = 1e-3.",
-        );
-        BoundOptions::document(&mut d);
-        ThreadOptions::document(&mut d);
-        FillOptions::document(&mut d);
-        d.set(KEY_PREDICTOR, "predictor: interp (multilevel interpolation, default), lorenzo (first-order Lorenzo) or \
-             auto (compresses both ways and keeps the smaller stream)");
-        d.set(
-            KEY_INTERP_ALGO,
-            "interpolation formula: auto (chosen by test-compressing samples), cubic or linear",
-        );
-        d.set(
-            KEY_DIRECTION,
-            "order of the axis passes within a level: auto (sampled), slowest_first (SZ3's default) or fastest_first",
-        );
-        d.set(
-            KEY_ALPHA,
-            "level-wise bound growth: level l (stride 2^(l-1)) uses bound e / min(alpha^(l-1), beta); \
-             0 chooses alpha and beta automatically",
-        );
-        d.set(
-            KEY_BETA,
-            "cap of the level-wise bound reduction, used when classic:interp_alpha > 0",
-        );
-        d.set(
-            KEY_ANCHOR,
-            "stride of the losslessly stored anchor grid, a power of two; 0 uses 4096, 128, 32, 16 for 1 to 4 dimensions",
-        );
-        d.set(
-            KEY_RADIUS,
-            "quantization radius R: codes lie in [0, 2R), 0 marks an unpredictable value",
-        );
-        d.set(
-            KEY_ZSTD,
-            "zstd level applied to the Huffman codes and exact values",
-        );
-        d.set(
-            KEY_VERIFY,
-            "decode right after encoding and store exactly any value outside the bound (never needed by \
-             this compressor; a belt-and-braces guard)",
-        );
-        d.set("classic:dtypes", "element types the plugin accepts");
-        d.set(
-            "classic:max_dims",
-            "most non-trivial dimensions handled natively (more are merged)",
-        );
-        d.set(
-            RESULT_NONFINITE,
-            "result: values of the last compression that were NaN or infinite (stored exactly)",
-        );
-        d.set(
-            RESULT_PATCHED,
-            "result: values of the last compression patched by classic:verify",
-        );
-        d.set(
-            RESULT_LOSSLESS,
-            "result: 1 when the last compression used the lossless fallback",
-        );
-        d.set(
-            RESULT_ABS,
-            "result: the resolved absolute bound of the last compression",
-        );
-        d
+        )
     }
 
     fn compress(&mut self, input: &Data) -> Result<Data> {

@@ -55,11 +55,12 @@ pub mod codec;
 
 use codec::{SperrCodec, SperrMode};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
+use pressio_ml_core::schema::finite_bound;
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, DType, Data,
-    FillOptions, OptionValue, Options, PressioError, RegistryBuilder, Result, Stability,
-    ThreadOptions, ThreadSafety, Value, Version,
+    keys, BoundSpec, CompressorPlugin, DType, Data, FillOptions, Group, Key, OptionSchema, Options,
+    PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value, Version,
 };
+use std::sync::LazyLock;
 
 /// Registry id and option prefix.
 pub const ID: &str = "sperr";
@@ -132,25 +133,6 @@ pub fn register(builder: &mut RegistryBuilder) -> Result<()> {
     Ok(())
 }
 
-/// The value of `key` when it is set and differs from `current` (what `get_options` reports).
-fn changed<T: OptionValue + PartialEq>(
-    o: &Options,
-    key: &str,
-    current: Option<&T>,
-) -> Result<Option<T>> {
-    Ok(o.get_typed::<T>(key)?.filter(|v| Some(v) != current))
-}
-
-fn check_pwe(key: &str, v: f64) -> Result<f64> {
-    if !v.is_finite() || v < 0.0 {
-        return Err(PressioError::invalid_option(
-            key,
-            format!("{v} is not a finite bound >= 0"),
-        ));
-    }
-    Ok(v)
-}
-
 fn parse_chunks(d: &Data) -> Result<[usize; 3]> {
     let bad = || {
         PressioError::invalid_option(
@@ -173,13 +155,154 @@ fn parse_chunks(d: &Data) -> Result<[usize; 3]> {
     Ok(out)
 }
 
-fn chunks_data(c: [usize; 3]) -> Value {
-    match Data::from_vec(c.iter().map(|&v| v as u64).collect::<Vec<u64>>(), &[3]) {
-        Ok(d) => Value::Data(d),
-        Err(_) => Value::Data(Data::empty(DType::Uint64, &[3])),
-    }
+fn chunks_data(c: [usize; 3]) -> Data {
+    Data::from_vec(c.iter().map(|&v| v as u64).collect::<Vec<u64>>(), &[3])
+        .unwrap_or_else(|_| Data::empty(DType::Uint64, &[3]))
 }
 
+type K<T> = Key<Sperr, T>;
+type G = Group<Sperr>;
+
+/// The options of `sperr`, declared once: the generic keys first, then `sperr:mode`,
+/// `sperr:mode_str` and `sperr:tolerance` (which applies to the mode in force after the call).
+static SCHEMA: LazyLock<OptionSchema<Sperr>> = LazyLock::new(|| {
+    OptionSchema::new()
+        .group(G::threads(|s| &s.threads, |s| &mut s.threads).doc(
+            keys::NTHREADS,
+            "threads (>= 1); accepted for compatibility, this build of SPERR runs serially and the \
+             output never depends on it",
+        ))
+        .group(G::fill(|s| &s.fill, |s| &mut s.fill))
+        .group(
+            G::bound(
+                |s| {
+                    (s.mode == SperrMode::Pwe)
+                        .then(|| s.rel.map_or(BoundSpec::Abs(s.pwe), BoundSpec::Rel))
+                },
+                |s, b| {
+                    match b {
+                        BoundSpec::Abs(a) => {
+                            s.pwe = a;
+                            s.rel = None;
+                        }
+                        BoundSpec::Rel(r) => s.rel = Some(r),
+                    }
+                    s.mode = SperrMode::Pwe;
+                },
+            )
+            .doc(
+                keys::ABS,
+                "point-wise absolute error bound: |x - x'| <= abs, strictly (values SPERR puts \
+                 outside it are stored exactly); selects sperr:mode 3",
+            )
+            .doc(
+                keys::REL,
+                "point-wise value-range-relative bound: |x - x'| <= rel * (max - min) of the finite \
+                 input values, strictly; selects sperr:mode 3",
+            ),
+        )
+        .key(
+            K::new(
+                KEY_MODE,
+                "quality control: 1 fixed bits per value, 2 fixed PSNR, 3 fixed point-wise error \
+                 (default)",
+                |s| Some(s.mode.code()),
+                |s, m| {
+                    s.mode = SperrMode::from_code(m).ok_or("must be 1 (bpp), 2 (psnr) or 3 (pwe)")?;
+                    Ok(())
+                },
+            )
+            .error_dependent(),
+        )
+        .key(
+            K::new(
+                KEY_MODE_STR,
+                "quality control by name: bpp, psnr or pwe",
+                |s| Some(s.mode.name().to_string()),
+                |s, name: String| {
+                    s.mode = SperrMode::from_name(&name)
+                        .ok_or_else(|| format!("`{name}` is not bpp, psnr or pwe"))?;
+                    Ok(())
+                },
+            )
+            .allowed(SperrMode::ALL.map(|m| m.name()))
+            .ignore_case()
+            .error_dependent(),
+        )
+        .key(
+            K::new(
+                KEY_TOLERANCE,
+                "target of the current mode: bits per value in (0, 64] (bpp), PSNR in dB > 0 \
+                 (psnr; no pointwise bound), or the absolute point-wise bound (pwe, same as \
+                 pressio:abs)",
+                |s| s.tolerance(),
+                |s, t| {
+                    match s.mode {
+                        SperrMode::Pwe => {
+                            finite_bound(&t)?;
+                            s.pwe = t;
+                            s.rel = None;
+                        }
+                        SperrMode::Bpp if t > 0.0 && t <= 64.0 => s.bpp = t,
+                        SperrMode::Bpp => return Err("bits per value must be in (0, 64]".into()),
+                        SperrMode::Psnr if t > 0.0 && t.is_finite() => s.psnr = t,
+                        SperrMode::Psnr => return Err("PSNR must be > 0 dB".into()),
+                    }
+                    Ok(())
+                },
+            )
+            .error_dependent(),
+        )
+        .key(
+            K::new(
+                KEY_CHUNKS,
+                "preferred chunk extents (x, y, z; 3 positive integers) for 3-D volumes; default \
+                 256 x 256 x 256",
+                |s| Some(chunks_data(s.chunks)),
+                |s, d| {
+                    s.chunks = parse_chunks(&d)?;
+                    Ok(())
+                },
+            )
+            .error_agnostic(),
+        )
+        .key(
+            K::field(
+                KEY_NTHREADS,
+                "LibPressio-sperr's thread count; accepted for compatibility, SPERR runs serially",
+                |s| s.sperr_nthreads,
+                |s, n| s.sperr_nthreads = n,
+            )
+            .runtime(),
+        )
+        .fact("sperr:dtypes", "element types the plugin accepts", || {
+            Value::strings(["float", "double"])
+        })
+        .fact(
+            "sperr:sperr_version",
+            "version of the bundled SPERR library",
+            || Value::from("0.8.5"),
+        )
+        .doc(
+            RESULT_NONFINITE,
+            "result: values of the last compression that were NaN or infinite (stored exactly)",
+        )
+        .doc(
+            RESULT_PATCHED,
+            "result: values of the last compression that SPERR put outside the point-wise bound \
+             and the guard stored exactly",
+        )
+        .doc(
+            RESULT_LOSSLESS,
+            "result: 1 when the last compression used the envelope's lossless fallback (resolved \
+             bound 0)",
+        )
+        .doc(
+            RESULT_ABS,
+            "result: the resolved absolute bound of the last compression (f64::MAX in bpp and \
+             psnr modes)",
+        )
+});
 impl Sperr {
     /// The value `sperr:tolerance` reports.
     fn tolerance(&self) -> Option<f64> {
@@ -188,84 +311,6 @@ impl Sperr {
             SperrMode::Bpp => Some(self.bpp),
             SperrMode::Psnr => Some(self.psnr),
         }
-    }
-
-    /// Apply `o` to a copy of `self` (shared by set_options and check_options).
-    fn applied(&self, o: &Options) -> Result<Sperr> {
-        let mut c = self.clone();
-        c.threads.apply(o)?;
-        c.fill.apply(o)?;
-        let pwe_mode = self.mode == SperrMode::Pwe;
-        let abs_now = (pwe_mode && self.rel.is_none()).then_some(self.pwe);
-        let rel_now = if pwe_mode { self.rel } else { None };
-        let abs = changed::<f64>(o, keys::ABS, abs_now.as_ref())?;
-        let rel = changed::<f64>(o, keys::REL, rel_now.as_ref())?;
-        match (abs, rel) {
-            (Some(_), Some(_)) => {
-                return Err(PressioError::invalid_option(
-                    keys::ABS,
-                    "both pressio:abs and pressio:rel were changed; set only one",
-                ))
-            }
-            (Some(a), None) => {
-                c.pwe = check_pwe(keys::ABS, a)?;
-                c.rel = None;
-                c.mode = SperrMode::Pwe;
-            }
-            (None, Some(r)) => {
-                c.rel = Some(check_pwe(keys::REL, r)?);
-                c.mode = SperrMode::Pwe;
-            }
-            (None, None) => {}
-        }
-        if let Some(m) = changed::<i32>(o, KEY_MODE, Some(&self.mode.code()))? {
-            c.mode = SperrMode::from_code(m).ok_or_else(|| {
-                PressioError::invalid_option(KEY_MODE, "must be 1 (bpp), 2 (psnr) or 3 (pwe)")
-            })?;
-        }
-        if let Some(s) = o.get_typed::<String>(KEY_MODE_STR)? {
-            if !s.trim().eq_ignore_ascii_case(self.mode.name()) {
-                c.mode = SperrMode::from_name(&s).ok_or_else(|| {
-                    PressioError::invalid_option(
-                        KEY_MODE_STR,
-                        format!("`{s}` is not bpp, psnr or pwe"),
-                    )
-                })?;
-            }
-        }
-        if let Some(t) = changed::<f64>(o, KEY_TOLERANCE, self.tolerance().as_ref())? {
-            match c.mode {
-                SperrMode::Pwe => {
-                    c.pwe = check_pwe(KEY_TOLERANCE, t)?;
-                    c.rel = None;
-                }
-                SperrMode::Bpp => {
-                    if !(t > 0.0 && t <= 64.0) {
-                        return Err(PressioError::invalid_option(
-                            KEY_TOLERANCE,
-                            "bits per value must be in (0, 64]",
-                        ));
-                    }
-                    c.bpp = t;
-                }
-                SperrMode::Psnr => {
-                    if !(t > 0.0 && t.is_finite()) {
-                        return Err(PressioError::invalid_option(
-                            KEY_TOLERANCE,
-                            "PSNR must be > 0 dB",
-                        ));
-                    }
-                    c.psnr = t;
-                }
-            }
-        }
-        if let Some(d) = o.get_typed::<Data>(KEY_CHUNKS)? {
-            c.chunks = parse_chunks(&d)?;
-        }
-        if let Some(n) = o.get_typed::<u64>(KEY_NTHREADS)? {
-            c.sperr_nthreads = n;
-        }
-        Ok(c)
     }
 
     /// The envelope bound, whether to verify, and SPERR's settings for the current mode.
@@ -304,113 +349,29 @@ impl CompressorPlugin for Sperr {
     }
 
     fn options(&self) -> Options {
-        let mut o = Options::new();
-        let pwe_mode = self.mode == SperrMode::Pwe;
-        o.set_or_placeholder(
-            keys::ABS,
-            (pwe_mode && self.rel.is_none()).then_some(self.pwe),
-        );
-        o.set_or_placeholder(keys::REL, if pwe_mode { self.rel } else { None });
-        self.threads.declare(&mut o);
-        self.fill.declare(&mut o);
-        o.set(KEY_MODE, self.mode.code());
-        o.set(KEY_MODE_STR, self.mode.name());
-        o.set_or_placeholder(KEY_TOLERANCE, self.tolerance());
-        o.set(KEY_CHUNKS, chunks_data(self.chunks));
-        o.set(KEY_NTHREADS, self.sperr_nthreads);
-        o
+        SCHEMA.options(self)
     }
 
     fn set_options(&mut self, options: &Options) -> Result<()> {
-        *self = self.applied(options)?;
-        Ok(())
+        SCHEMA.set(self, options)
     }
 
     fn check_options(&self, options: &Options) -> Result<()> {
-        self.applied(options).map(|_| ())
+        SCHEMA.check(self, options)
     }
 
     fn configuration(&self) -> Options {
-        let mut o = plugin_configuration(
-            ThreadSafety::Multiple,
-            Stability::External,
-            &[keys::ABS, keys::REL, KEY_MODE, KEY_MODE_STR, KEY_TOLERANCE],
-            &[KEY_CHUNKS],
-            &[keys::NTHREADS, KEY_NTHREADS],
-        );
-        o.set(
-            keys::HIGHLEVEL,
-            Value::Strings(vec![keys::ABS.into(), keys::REL.into()]),
-        );
-        o.set(
-            KEY_MODE_STR,
-            Value::Strings(
-                SperrMode::ALL
-                    .iter()
-                    .map(|m| m.name().to_string())
-                    .collect(),
-            ),
-        );
-        o.set(
-            "sperr:dtypes",
-            Value::Strings(vec!["float".into(), "double".into()]),
-        );
-        o.set("sperr:sperr_version", "0.8.5");
-        o
+        SCHEMA.configuration(ThreadSafety::Multiple, Stability::External)
     }
 
     fn documentation(&self) -> Options {
-        let mut d = Options::new();
-        d.set(
-            keys::DESCRIPTION,
+        SCHEMA.documentation(
             "SPERR 0.8.5 (through the sperr crate, serial): wavelet (CDF 9/7) + SPECK lossy \
              compressor with outlier correction, for float and double data (2-D slices and 3-D \
              volumes; 1-D as n x 1 slices, 4-D+ with merged slow dimensions), inside pressio-ml's \
              checksummed envelope with NaN/Inf passthrough. In point-wise mode (default, \
              tolerance 1e-6) a verify-and-patch guard makes the bound a hard promise.",
-        );
-        BoundOptions::document(&mut d);
-        FillOptions::document(&mut d);
-        d.set(
-            keys::ABS,
-            "point-wise absolute error bound: |x - x'| <= abs, strictly (values SPERR puts outside \
-             it are stored exactly); selects sperr:mode 3",
-        );
-        d.set(
-            keys::REL,
-            "point-wise value-range-relative bound: |x - x'| <= rel * (max - min) of the finite input \
-             values, strictly; selects sperr:mode 3",
-        );
-        d.set(
-            keys::NTHREADS,
-            "threads (>= 1); accepted for compatibility, this build of SPERR runs serially and the \
-             output never depends on it",
-        );
-        d.set(KEY_MODE, "quality control: 1 fixed bits per value, 2 fixed PSNR, 3 fixed point-wise error (default)");
-        d.set(KEY_MODE_STR, "quality control by name: bpp, psnr or pwe");
-        d.set(
-            KEY_TOLERANCE,
-            "target of the current mode: bits per value in (0, 64] (bpp), PSNR in dB > 0 (psnr; no \
-             pointwise bound), or the absolute point-wise bound (pwe, same as pressio:abs)",
-        );
-        d.set(KEY_CHUNKS, "preferred chunk extents (x, y, z; 3 positive integers) for 3-D volumes; default 256 x 256 x 256");
-        d.set(
-            KEY_NTHREADS,
-            "LibPressio-sperr's thread count; accepted for compatibility, SPERR runs serially",
-        );
-        d.set("sperr:dtypes", "element types the plugin accepts");
-        d.set(
-            "sperr:sperr_version",
-            "version of the bundled SPERR library",
-        );
-        d.set(
-            RESULT_NONFINITE,
-            "result: values of the last compression that were NaN or infinite (stored exactly)",
-        );
-        d.set(RESULT_PATCHED, "result: values of the last compression that SPERR put outside the point-wise bound and the guard stored exactly");
-        d.set(RESULT_LOSSLESS, "result: 1 when the last compression used the envelope's lossless fallback (resolved bound 0)");
-        d.set(RESULT_ABS, "result: the resolved absolute bound of the last compression (f64::MAX in bpp and psnr modes)");
-        d
+        )
     }
 
     fn compress(&mut self, input: &Data) -> Result<Data> {

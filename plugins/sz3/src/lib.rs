@@ -53,11 +53,12 @@ pub mod codec;
 
 use codec::{Algorithm, Settings, Sz3Codec};
 use pressio_ml_codec::field::{self, valid_range, DecodeParams, EncodeParams, FieldStats};
+use pressio_ml_core::schema::finite_bound;
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundSpec, CompressorPlugin, DType, Data, FillOptions, OptionValue,
-    Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value,
-    Version,
+    keys, BoundSpec, CompressorPlugin, DType, Data, FillOptions, Group, Key, OptionSchema, Options,
+    PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value, Version,
 };
+use std::sync::LazyLock;
 
 /// Registry id and option prefix.
 pub const ID: &str = "sz3";
@@ -219,132 +220,238 @@ pub fn register(builder: &mut RegistryBuilder) -> Result<()> {
     Ok(())
 }
 
-/// The value of `key` when it is set and differs from `current` (what `get_options` reports).
-fn changed<T: OptionValue + PartialEq>(
-    o: &Options,
-    key: &str,
-    current: Option<&T>,
-) -> Result<Option<T>> {
-    Ok(o.get_typed::<T>(key)?.filter(|v| Some(v) != current))
-}
+type K<T> = Key<Sz3, T>;
+type G = Group<Sz3>;
 
-fn check_bound(key: &str, v: f64) -> Result<f64> {
-    if !v.is_finite() || v < 0.0 {
-        return Err(PressioError::invalid_option(
-            key,
-            format!("{v} is not a finite bound >= 0"),
-        ));
-    }
-    Ok(v)
-}
-
-fn strings(v: &[&str]) -> Value {
-    Value::Strings(v.iter().map(|s| s.to_string()).collect())
-}
+/// The options of `sz3`, declared once: the generic keys first, then the specific ones, which
+/// win when both change in one call.
+static SCHEMA: LazyLock<OptionSchema<Sz3>> = LazyLock::new(|| {
+    OptionSchema::new()
+        .group(
+            G::bound(
+                |s| match s.eb_mode {
+                    EbMode::Abs => Some(BoundSpec::Abs(s.abs_eb)),
+                    EbMode::Rel => Some(BoundSpec::Rel(s.rel_eb)),
+                    _ => None,
+                },
+                |s, b| match b {
+                    BoundSpec::Abs(a) => {
+                        s.abs_eb = a;
+                        s.eb_mode = EbMode::Abs;
+                    }
+                    BoundSpec::Rel(r) => {
+                        s.rel_eb = r;
+                        s.eb_mode = EbMode::Rel;
+                    }
+                },
+            )
+            .doc(
+                keys::ABS,
+                "pointwise absolute error bound: |x - x'| <= abs; selects SZ3's ABS mode (sets \
+                 sz3:abs_error_bound)",
+            )
+            .doc(
+                keys::REL,
+                "pointwise value-range-relative error bound: |x - x'| <= rel * (max - min) of the \
+                 finite input values; selects SZ3's REL mode (sets sz3:rel_error_bound)",
+            ),
+        )
+        .group(G::threads(|s| &s.threads, |s| &mut s.threads).doc(
+            keys::NTHREADS,
+            "threads (>= 1); accepted for compatibility, this build of SZ3 runs serially (no \
+             OpenMP) and the output never depends on it",
+        ))
+        .group(G::fill(|s| &s.fill, |s| &mut s.fill))
+        .key(
+            K::field(
+                KEY_ABS_EB,
+                "SZ3's absErrorBound, used by the ABS, ABS_AND_REL and ABS_OR_REL modes; wins over \
+                 pressio:abs",
+                |s| s.abs_eb,
+                |s, v| s.abs_eb = v,
+            )
+            .validate(finite_bound)
+            .error_dependent(),
+        )
+        .key(
+            K::field(
+                KEY_REL_EB,
+                "SZ3's relErrorBound (a fraction of the finite value range), used by REL, \
+                 ABS_AND_REL and ABS_OR_REL; wins over pressio:rel",
+                |s| s.rel_eb,
+                |s, v| s.rel_eb = v,
+            )
+            .validate(finite_bound)
+            .error_dependent(),
+        )
+        .key(
+            K::new(
+                KEY_EB_MODE,
+                "SZ3's error bound mode code: 0 ABS, 1 REL, 4 ABS_AND_REL (the smaller bound), 5 \
+                 ABS_OR_REL (the larger); 2 PSNR and 3 NORM are refused",
+                |s| Some(s.eb_mode.code()),
+                |s, m| {
+                    s.eb_mode = EbMode::from_code(m)?;
+                    Ok(())
+                },
+            )
+            .error_dependent(),
+        )
+        .key(
+            K::new(
+                KEY_EB_MODE_STR,
+                "SZ3's error bound mode by name, case-insensitive: ABS, REL, ABS_AND_REL or \
+                 ABS_OR_REL",
+                |s| Some(s.eb_mode.name().to_string()),
+                |s, name: String| {
+                    s.eb_mode = EbMode::from_name(&name)?;
+                    Ok(())
+                },
+            )
+            .allowed(EbMode::ALL.map(|m| m.name()))
+            .ignore_case()
+            .error_dependent(),
+        )
+        .key(
+            K::new(
+                KEY_ALGO,
+                "SZ3's algorithm code: 0 ALGO_LORENZO_REG, 1 ALGO_INTERP_LORENZO (default), 2 \
+                 ALGO_INTERP, 3 ALGO_NOPRED, 4 ALGO_LOSSLESS",
+                |s| Some(s.settings.algorithm.code()),
+                |s, a| {
+                    s.settings.algorithm = Algorithm::from_code(a).ok_or_else(|| {
+                        format!(
+                            "{a} is not one of 0 (LORENZO_REG), 1 (INTERP_LORENZO), 2 (INTERP), \
+                             3 (NOPRED), 4 (LOSSLESS)"
+                        )
+                    })?;
+                    Ok(())
+                },
+            )
+            .error_agnostic(),
+        )
+        .key(
+            K::new(
+                KEY_ALGO_STR,
+                "SZ3's algorithm by name, case-insensitive: ALGO_LORENZO_REG, ALGO_INTERP_LORENZO \
+                 (default: interpolation or Lorenzo chosen by sampling), ALGO_INTERP, \
+                 ALGO_NOPRED, ALGO_LOSSLESS",
+                |s| Some(s.settings.algorithm.name().to_string()),
+                |s, name: String| {
+                    s.settings.algorithm = Algorithm::from_name(&name).ok_or_else(|| {
+                        let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
+                        format!("`{name}` is not one of {}", names.join(", "))
+                    })?;
+                    Ok(())
+                },
+            )
+            .allowed(Algorithm::ALL.map(|a| a.name()))
+            .ignore_case()
+            .error_agnostic()
+            .highlevel(),
+        )
+        .key(
+            K::field(
+                KEY_LORENZO,
+                "use the first-order Lorenzo predictor (ALGO_LORENZO_REG only)",
+                |s| s.settings.lorenzo,
+                |s, v| s.settings.lorenzo = v,
+            )
+            .error_agnostic(),
+        )
+        .key(
+            K::field(
+                KEY_LORENZO2,
+                "use the second-order Lorenzo predictor (ALGO_LORENZO_REG only)",
+                |s| s.settings.lorenzo2,
+                |s, v| s.settings.lorenzo2 = v,
+            )
+            .error_agnostic(),
+        )
+        .key(
+            K::field(
+                KEY_REGRESSION,
+                "use the linear regression predictor (ALGO_LORENZO_REG only); at least one of the \
+                 three must be on",
+                |s| s.settings.regression,
+                |s, v| s.settings.regression = v,
+            )
+            .error_agnostic(),
+        )
+        .key(
+            K::field(
+                KEY_QUANT,
+                "number of quantization bins (SZ3's quantbinCnt), in [2, 2^24]; default 65536",
+                |s| s.settings.quant_bin_size,
+                |s, v| s.settings.quant_bin_size = v,
+            )
+            .check(|q| (2..=MAX_QUANT_BINS).contains(q), "must be in [2, 2^24]")
+            .error_agnostic(),
+        )
+        .key(
+            K::new(
+                KEY_INTERP_ALGO,
+                "interpolation formula code; only 1 (cubic, SZ3's default) is available through \
+                 the sz3 crate",
+                |_| Some(INTERP_CUBIC),
+                |_, _| {
+                    Err("only 1 (cubic, SZ3's default) is available: the sz3 crate does not \
+                         expose interpAlgo"
+                        .into())
+                },
+            )
+            .error_agnostic(),
+        )
+        .key(
+            K::new(
+                KEY_INTERP_ALGO_STR,
+                "interpolation formula by name (LibPressio's spelling \"intrep\"); only \
+                 INTERP_ALGO_CUBIC is available",
+                |_| Some(INTERP_CUBIC_NAME.to_string()),
+                |_, _| {
+                    Err("only INTERP_ALGO_CUBIC (SZ3's default) is available: the sz3 crate does \
+                         not expose interpAlgo"
+                        .into())
+                },
+            )
+            .allowed([INTERP_CUBIC_NAME])
+            .ignore_case()
+            .error_agnostic(),
+        )
+        .step(|_, s| s.settings.validate())
+        .fact("sz3:dtypes", "element types the plugin accepts", || {
+            Value::strings(["float", "double"])
+        })
+        .fact(
+            "sz3:max_dims",
+            "most non-trivial dimensions SZ3 handles natively (more are merged, slowest first)",
+            || Value::U32(codec::MAX_DIMS as u32),
+        )
+        .fact(
+            "sz3:sz3_version",
+            "version of the bundled SZ3 library",
+            || Value::from("3.3.2"),
+        )
+        .doc(
+            RESULT_NONFINITE,
+            "result: values of the last compression that were NaN or infinite (stored exactly)",
+        )
+        .doc(
+            RESULT_PATCHED,
+            "result: values of the last compression that SZ3 put outside the bound and the guard \
+             stored exactly",
+        )
+        .doc(
+            RESULT_LOSSLESS,
+            "result: 1 when the last compression used the lossless fallback (resolved bound 0)",
+        )
+        .doc(
+            RESULT_ABS,
+            "result: the resolved absolute bound of the last compression",
+        )
+});
 
 impl Sz3 {
-    /// Apply `o` to a copy of `self` (shared by set_options and check_options).
-    fn applied(&self, o: &Options) -> Result<Sz3> {
-        let mut c = self.clone();
-        // generic keys first
-        let abs_now = (self.eb_mode == EbMode::Abs).then_some(self.abs_eb);
-        let rel_now = (self.eb_mode == EbMode::Rel).then_some(self.rel_eb);
-        let abs = changed::<f64>(o, keys::ABS, abs_now.as_ref())?;
-        let rel = changed::<f64>(o, keys::REL, rel_now.as_ref())?;
-        match (abs, rel) {
-            (Some(_), Some(_)) => {
-                return Err(PressioError::invalid_option(
-                    keys::ABS,
-                    "both pressio:abs and pressio:rel were changed; set only one",
-                ))
-            }
-            (Some(a), None) => {
-                c.abs_eb = check_bound(keys::ABS, a)?;
-                c.eb_mode = EbMode::Abs;
-            }
-            (None, Some(r)) => {
-                c.rel_eb = check_bound(keys::REL, r)?;
-                c.eb_mode = EbMode::Rel;
-            }
-            (None, None) => {}
-        }
-        c.threads.apply(o)?;
-        c.fill.apply(o)?;
-        // then the specific keys, which win
-        if let Some(a) = changed::<f64>(o, KEY_ABS_EB, Some(&self.abs_eb))? {
-            c.abs_eb = check_bound(KEY_ABS_EB, a)?;
-        }
-        if let Some(r) = changed::<f64>(o, KEY_REL_EB, Some(&self.rel_eb))? {
-            c.rel_eb = check_bound(KEY_REL_EB, r)?;
-        }
-        if let Some(m) = changed::<u8>(o, KEY_EB_MODE, Some(&self.eb_mode.code()))? {
-            c.eb_mode = EbMode::from_code(m)?;
-        }
-        if let Some(s) = o.get_typed::<String>(KEY_EB_MODE_STR)? {
-            if !s.trim().eq_ignore_ascii_case(self.eb_mode.name()) {
-                c.eb_mode = EbMode::from_name(&s)?;
-            }
-        }
-        if let Some(a) = changed::<u8>(o, KEY_ALGO, Some(&self.settings.algorithm.code()))? {
-            c.settings.algorithm = Algorithm::from_code(a).ok_or_else(|| {
-                PressioError::invalid_option(
-                    KEY_ALGO,
-                    format!("{a} is not one of 0 (LORENZO_REG), 1 (INTERP_LORENZO), 2 (INTERP), 3 (NOPRED), 4 (LOSSLESS)"),
-                )
-            })?;
-        }
-        if let Some(s) = o.get_typed::<String>(KEY_ALGO_STR)? {
-            if !s
-                .trim()
-                .eq_ignore_ascii_case(self.settings.algorithm.name())
-            {
-                c.settings.algorithm = Algorithm::from_name(&s).ok_or_else(|| {
-                    let names: Vec<&str> = Algorithm::ALL.iter().map(|a| a.name()).collect();
-                    PressioError::invalid_option(
-                        KEY_ALGO_STR,
-                        format!("`{s}` is not one of {}", names.join(", ")),
-                    )
-                })?;
-            }
-        }
-        if let Some(v) = o.get_typed::<bool>(KEY_LORENZO)? {
-            c.settings.lorenzo = v;
-        }
-        if let Some(v) = o.get_typed::<bool>(KEY_LORENZO2)? {
-            c.settings.lorenzo2 = v;
-        }
-        if let Some(v) = o.get_typed::<bool>(KEY_REGRESSION)? {
-            c.settings.regression = v;
-        }
-        if let Some(q) = o.get_typed::<i32>(KEY_QUANT)? {
-            if !(2..=MAX_QUANT_BINS).contains(&q) {
-                return Err(PressioError::invalid_option(
-                    KEY_QUANT,
-                    "must be in [2, 2^24]",
-                ));
-            }
-            c.settings.quant_bin_size = q;
-        }
-        if let Some(a) = o.get_typed::<u8>(KEY_INTERP_ALGO)? {
-            if a != INTERP_CUBIC {
-                return Err(PressioError::invalid_option(
-                    KEY_INTERP_ALGO,
-                    "only 1 (cubic, SZ3's default) is available: the sz3 crate does not expose interpAlgo",
-                ));
-            }
-        }
-        if let Some(s) = o.get_typed::<String>(KEY_INTERP_ALGO_STR)? {
-            if !s.trim().eq_ignore_ascii_case(INTERP_CUBIC_NAME) {
-                return Err(PressioError::invalid_option(
-                    KEY_INTERP_ALGO_STR,
-                    "only INTERP_ALGO_CUBIC (SZ3's default) is available: the sz3 crate does not expose interpAlgo",
-                ));
-            }
-        }
-        c.settings.validate()?;
-        Ok(c)
-    }
-
     /// The bound the envelope enforces for `input` (ABS_AND_REL / ABS_OR_REL need the value
     /// range, computed over the valid values as the envelope does).
     fn bound_for(&self, input: &Data) -> Result<BoundSpec> {
@@ -382,144 +489,29 @@ impl CompressorPlugin for Sz3 {
     }
 
     fn options(&self) -> Options {
-        let mut o = Options::new();
-        o.set_or_placeholder(
-            keys::ABS,
-            (self.eb_mode == EbMode::Abs).then_some(self.abs_eb),
-        );
-        o.set_or_placeholder(
-            keys::REL,
-            (self.eb_mode == EbMode::Rel).then_some(self.rel_eb),
-        );
-        self.threads.declare(&mut o);
-        self.fill.declare(&mut o);
-        o.set(KEY_ABS_EB, self.abs_eb);
-        o.set(KEY_REL_EB, self.rel_eb);
-        o.set(KEY_EB_MODE, self.eb_mode.code());
-        o.set(KEY_EB_MODE_STR, self.eb_mode.name());
-        o.set(KEY_ALGO, self.settings.algorithm.code());
-        o.set(KEY_ALGO_STR, self.settings.algorithm.name());
-        o.set(KEY_LORENZO, self.settings.lorenzo);
-        o.set(KEY_LORENZO2, self.settings.lorenzo2);
-        o.set(KEY_REGRESSION, self.settings.regression);
-        o.set(KEY_QUANT, self.settings.quant_bin_size);
-        o.set(KEY_INTERP_ALGO, INTERP_CUBIC);
-        o.set(KEY_INTERP_ALGO_STR, INTERP_CUBIC_NAME);
-        o
+        SCHEMA.options(self)
     }
 
     fn set_options(&mut self, options: &Options) -> Result<()> {
-        *self = self.applied(options)?;
-        Ok(())
+        SCHEMA.set(self, options)
     }
 
     fn check_options(&self, options: &Options) -> Result<()> {
-        self.applied(options).map(|_| ())
+        SCHEMA.check(self, options)
     }
 
     fn configuration(&self) -> Options {
-        let mut o = plugin_configuration(
-            ThreadSafety::Multiple,
-            Stability::External,
-            &[
-                keys::ABS,
-                keys::REL,
-                KEY_ABS_EB,
-                KEY_REL_EB,
-                KEY_EB_MODE,
-                KEY_EB_MODE_STR,
-            ],
-            &[
-                KEY_ALGO,
-                KEY_ALGO_STR,
-                KEY_LORENZO,
-                KEY_LORENZO2,
-                KEY_REGRESSION,
-                KEY_QUANT,
-                KEY_INTERP_ALGO,
-                KEY_INTERP_ALGO_STR,
-            ],
-            &[keys::NTHREADS],
-        );
-        o.set(
-            keys::HIGHLEVEL,
-            strings(&[keys::ABS, keys::REL, KEY_ALGO_STR]),
-        );
-        o.set(KEY_EB_MODE_STR, strings(&EbMode::ALL.map(|m| m.name())));
-        o.set(KEY_ALGO_STR, strings(&Algorithm::ALL.map(|a| a.name())));
-        o.set(KEY_INTERP_ALGO_STR, strings(&[INTERP_CUBIC_NAME]));
-        o.set("sz3:dtypes", strings(&["float", "double"]));
-        o.set("sz3:max_dims", codec::MAX_DIMS as u32);
-        o.set("sz3:sz3_version", "3.3.2");
-        o
+        SCHEMA.configuration(ThreadSafety::Multiple, Stability::External)
     }
 
     fn documentation(&self) -> Options {
-        let mut d = Options::new();
-        FillOptions::document(&mut d);
-        d.set(
-            keys::DESCRIPTION,
+        SCHEMA.documentation(
             "SZ3 3.3.2 (through the sz3 crate): prediction-based error-bounded lossy compressor \
              (multilevel interpolation or Lorenzo/regression, linear quantization, Huffman, zstd) \
              for float and double data of any dimension (folded to at most 4), inside \
              pressio-ml's checksummed envelope with NaN/Inf passthrough and a verify-and-patch \
              guard that makes the pointwise bound a hard promise. Default pressio:abs = 1e-6.",
-        );
-        d.set(keys::ABS, "pointwise absolute error bound: |x - x'| <= abs; selects SZ3's ABS mode (sets sz3:abs_error_bound)");
-        d.set(
-            keys::REL,
-            "pointwise value-range-relative error bound: |x - x'| <= rel * (max - min) of the finite \
-             input values; selects SZ3's REL mode (sets sz3:rel_error_bound)",
-        );
-        d.set(
-            keys::NTHREADS,
-            "threads (>= 1); accepted for compatibility, this build of SZ3 runs serially (no OpenMP) \
-             and the output never depends on it",
-        );
-        d.set(KEY_ABS_EB, "SZ3's absErrorBound, used by the ABS, ABS_AND_REL and ABS_OR_REL modes; wins over pressio:abs");
-        d.set(KEY_REL_EB, "SZ3's relErrorBound (a fraction of the finite value range), used by REL, ABS_AND_REL and ABS_OR_REL; wins over pressio:rel");
-        d.set(KEY_EB_MODE, "SZ3's error bound mode code: 0 ABS, 1 REL, 4 ABS_AND_REL (the smaller bound), 5 ABS_OR_REL (the larger); 2 PSNR and 3 NORM are refused");
-        d.set(
-            KEY_EB_MODE_STR,
-            "SZ3's error bound mode by name, case-insensitive: ABS, REL, ABS_AND_REL or ABS_OR_REL",
-        );
-        d.set(KEY_ALGO, "SZ3's algorithm code: 0 ALGO_LORENZO_REG, 1 ALGO_INTERP_LORENZO (default), 2 ALGO_INTERP, 3 ALGO_NOPRED, 4 ALGO_LOSSLESS");
-        d.set(KEY_ALGO_STR, "SZ3's algorithm by name, case-insensitive: ALGO_LORENZO_REG, ALGO_INTERP_LORENZO (default: interpolation or Lorenzo chosen by sampling), ALGO_INTERP, ALGO_NOPRED, ALGO_LOSSLESS");
-        d.set(
-            KEY_LORENZO,
-            "use the first-order Lorenzo predictor (ALGO_LORENZO_REG only)",
-        );
-        d.set(
-            KEY_LORENZO2,
-            "use the second-order Lorenzo predictor (ALGO_LORENZO_REG only)",
-        );
-        d.set(KEY_REGRESSION, "use the linear regression predictor (ALGO_LORENZO_REG only); at least one of the three must be on");
-        d.set(
-            KEY_QUANT,
-            "number of quantization bins (SZ3's quantbinCnt), in [2, 2^24]; default 65536",
-        );
-        d.set(KEY_INTERP_ALGO, "interpolation formula code; only 1 (cubic, SZ3's default) is available through the sz3 crate");
-        d.set(KEY_INTERP_ALGO_STR, "interpolation formula by name (LibPressio's spelling \"intrep\"); only INTERP_ALGO_CUBIC is available");
-        d.set("sz3:dtypes", "element types the plugin accepts");
-        d.set(
-            "sz3:max_dims",
-            "most non-trivial dimensions SZ3 handles natively (more are merged, slowest first)",
-        );
-        d.set("sz3:sz3_version", "version of the bundled SZ3 library");
-        d.set(
-            RESULT_NONFINITE,
-            "result: values of the last compression that were NaN or infinite (stored exactly)",
-        );
-        d.set(RESULT_PATCHED, "result: values of the last compression that SZ3 put outside the bound and the guard stored exactly");
-        d.set(
-            RESULT_LOSSLESS,
-            "result: 1 when the last compression used the lossless fallback (resolved bound 0)",
-        );
-        d.set(
-            RESULT_ABS,
-            "result: the resolved absolute bound of the last compression",
-        );
-        d
+        )
     }
 
     fn compress(&mut self, input: &Data) -> Result<Data> {

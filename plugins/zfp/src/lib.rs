@@ -57,10 +57,11 @@ pub mod codec;
 use codec::{ZfpCodec, ZfpParams};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, plugin_configuration, BoundOptions, BoundSpec, CompressorPlugin, DType, Data,
-    FillOptions, OptionType, OptionValue, Options, PressioError, RegistryBuilder, Result,
-    Stability, ThreadOptions, ThreadSafety, Value, Version,
+    keys, BoundOptions, BoundSpec, CompressorPlugin, DType, Data, FillOptions, Group, Key,
+    OptionSchema, OptionValue, Options, PressioError, RegistryBuilder, Result, Stability,
+    ThreadOptions, ThreadSafety, Value, Version,
 };
+use std::sync::LazyLock;
 
 /// Registry id and option prefix.
 pub const ID: &str = "zfp";
@@ -186,60 +187,100 @@ pub fn register(builder: &mut RegistryBuilder) -> Result<()> {
     Ok(())
 }
 
-/// The value of `key` when it is set and differs from `current` (what `get_options` reports).
-fn changed<T: OptionValue + PartialEq>(
-    o: &Options,
-    key: &str,
-    current: Option<&T>,
-) -> Result<Option<T>> {
-    Ok(o.get_typed::<T>(key)?.filter(|v| Some(v) != current))
+type K<T> = Key<Zfp, T>;
+type G = Group<Zfp>;
+
+/// An expert-mode key: reported in expert mode only, selects expert mode when it changes.
+fn expert_key<T: OptionValue + PartialEq + Copy + Send + Sync + 'static>(
+    key: &'static str,
+    doc: &str,
+    get: fn(&Expert) -> T,
+    set: fn(&mut Expert, T),
+) -> K<T> {
+    K::new(
+        key,
+        doc,
+        move |z| z.in_mode(Mode::Expert, get(&z.expert)),
+        move |z, v| {
+            set(&mut z.expert, v);
+            z.mode = Mode::Expert;
+            Ok(())
+        },
+    )
+    .error_dependent()
 }
 
-fn strings(v: &[&str]) -> Value {
-    Value::Strings(v.iter().map(|s| s.to_string()).collect())
-}
-
-impl Zfp {
-    fn in_mode<T>(&self, m: Mode, v: T) -> Option<T> {
-        (self.mode == m).then_some(v)
-    }
-
-    fn accuracy_value(&self) -> Option<f64> {
-        match (self.mode, self.bound.spec()) {
-            (Mode::Accuracy, Some(BoundSpec::Abs(a))) => Some(a),
-            _ => None,
-        }
-    }
-
-    /// Apply `o` to a copy of `self` (shared by set_options and check_options).
-    fn applied(&self, o: &Options) -> Result<Zfp> {
-        let mut c = self.clone();
-        c.threads.apply(o)?;
-        c.fill.apply(o)?;
+/// The options of `zfp`, declared once, lowest priority first (LibPressio's order: mode >
+/// precision > accuracy > rate > reversible > expert > lossless > abs/rel).
+static SCHEMA: LazyLock<OptionSchema<Zfp>> = LazyLock::new(|| {
+    OptionSchema::new()
+        .group(G::threads(|z| &z.threads, |z| &mut z.threads).doc(
+            keys::NTHREADS,
+            "threads (>= 1); accepted for compatibility, zfp runs serially (static build without \
+             OpenMP) and the output never depends on it",
+        ))
+        .group(G::fill(|z| &z.fill, |z| &mut z.fill))
         // pressio:abs / pressio:rel select fixed accuracy when they change
-        let mut probe =
-            BoundOptions::new(self.in_mode(Mode::Accuracy, self.bound.spec()).flatten());
-        let before = probe.spec();
-        probe.apply(o)?;
-        if probe.spec() != before {
-            c.bound.set(probe.spec());
-            c.mode = Mode::Accuracy;
-        }
-        if o.get_typed::<i32>(KEY_LOSSLESS)?.is_some() {
-            c.mode = Mode::Reversible;
-        }
-        let ex = self.in_mode(Mode::Expert, self.expert);
-        let minbits = changed::<u32>(o, KEY_MINBITS, ex.map(|e| e.minbits).as_ref())?;
-        let maxbits = changed::<u32>(o, KEY_MAXBITS, ex.map(|e| e.maxbits).as_ref())?;
-        let maxprec = changed::<u32>(o, KEY_MAXPREC, ex.map(|e| e.maxprec).as_ref())?;
-        let minexp = changed::<i32>(o, KEY_MINEXP, ex.map(|e| e.minexp).as_ref())?;
-        if minbits.is_some() || maxbits.is_some() || maxprec.is_some() || minexp.is_some() {
-            let e = Expert {
-                minbits: minbits.unwrap_or(self.expert.minbits),
-                maxbits: maxbits.unwrap_or(self.expert.maxbits),
-                maxprec: maxprec.unwrap_or(self.expert.maxprec),
-                minexp: minexp.unwrap_or(self.expert.minexp),
-            };
+        .group(
+            G::bound(
+                |z| z.in_mode(Mode::Accuracy, z.bound.spec()).flatten(),
+                |z, b| {
+                    z.bound.set(Some(b));
+                    z.mode = Mode::Accuracy;
+                },
+            )
+            .doc(
+                keys::ABS,
+                "pointwise absolute error bound: |x - x'| <= abs; selects fixed-accuracy mode with \
+                 this tolerance",
+            )
+            .doc(
+                keys::REL,
+                "pointwise value-range-relative error bound: |x - x'| <= rel * (max - min) of the \
+                 finite input values; selects fixed-accuracy mode with the resolved tolerance",
+            ),
+        )
+        .key(
+            K::new(
+                KEY_LOSSLESS,
+                "any value selects zfp's reversible (lossless) mode (the level is ignored)",
+                |_| None::<i32>,
+                |z, _| {
+                    z.mode = Mode::Reversible;
+                    Ok(())
+                },
+            )
+            .error_dependent(),
+        )
+        .key(expert_key(
+            KEY_MINBITS,
+            "expert mode: minimum number of bits per block",
+            |e| e.minbits,
+            |e, v| e.minbits = v,
+        ))
+        .key(expert_key(
+            KEY_MAXBITS,
+            "expert mode: maximum number of bits per block (<= 16658)",
+            |e| e.maxbits,
+            |e, v| e.maxbits = v,
+        ))
+        .key(expert_key(
+            KEY_MAXPREC,
+            "expert mode: maximum number of bit planes, 1 to 64",
+            |e| e.maxprec,
+            |e, v| e.maxprec = v,
+        ))
+        .key(expert_key(
+            KEY_MINEXP,
+            "expert mode: smallest bit plane exponent coded (-1075 to 1024)",
+            |e| e.minexp,
+            |e, v| e.minexp = v,
+        ))
+        .step(|before, z| {
+            let e = z.expert;
+            if e == before.expert {
+                return Ok(());
+            }
             if !(e.minbits <= e.maxbits && (1..=MAX_BITS).contains(&e.maxbits)) {
                 return Err(PressioError::invalid_option(
                     KEY_MAXBITS,
@@ -258,69 +299,153 @@ impl Zfp {
                     format!("must be in [{}, 1024]", MIN_EXP - 1),
                 ));
             }
-            c.expert = e;
-            c.mode = Mode::Expert;
-        }
-        let rev_now = u32::from(self.mode == Mode::Reversible);
-        if let Some(r) = changed::<u32>(o, KEY_REVERSIBLE, Some(&rev_now))? {
-            c.mode = if r != 0 {
-                Mode::Reversible
-            } else {
-                Mode::Accuracy
-            };
-        }
-        if let Some(r) = changed::<f64>(o, KEY_RATE, self.in_mode(Mode::Rate, self.rate).as_ref())?
-        {
-            if !(r > 0.0 && r <= 64.0) {
-                return Err(PressioError::invalid_option(
-                    KEY_RATE,
-                    "must be in (0, 64] bits per value",
-                ));
+            Ok(())
+        })
+        .key(
+            K::new(
+                KEY_REVERSIBLE,
+                "1 selects zfp's reversible (lossless) mode; 0 returns to fixed accuracy",
+                |z| Some(u32::from(z.mode == Mode::Reversible)),
+                |z, r| {
+                    z.mode = if r != 0 {
+                        Mode::Reversible
+                    } else {
+                        Mode::Accuracy
+                    };
+                    Ok(())
+                },
+            )
+            .error_dependent()
+            .highlevel(),
+        )
+        .key(
+            K::new(
+                KEY_RATE,
+                "fixed-rate mode: bits per value in (0, 64], unaligned; no pointwise bound is \
+                 promised",
+                |z| z.in_mode(Mode::Rate, z.rate),
+                |z, r| {
+                    z.rate = r;
+                    z.mode = Mode::Rate;
+                    Ok(())
+                },
+            )
+            .check(|r| *r > 0.0 && *r <= 64.0, "must be in (0, 64] bits per value")
+            .error_dependent()
+            .highlevel(),
+        )
+        .key(
+            K::new(
+                KEY_ACCURACY,
+                "fixed-accuracy tolerance (absolute); same as pressio:abs, wins over it",
+                |z| z.accuracy_value(),
+                |z, a| {
+                    z.bound.set(Some(BoundSpec::Abs(a)));
+                    z.mode = Mode::Accuracy;
+                    Ok(())
+                },
+            )
+            .check(
+                |a| a.is_finite() && *a >= 0.0,
+                "must be a finite tolerance >= 0",
+            )
+            .error_dependent(),
+        )
+        .key(
+            K::new(
+                KEY_PRECISION,
+                "fixed-precision mode: number of bit planes coded, 1 to 64; no pointwise bound is \
+                 promised",
+                |z| z.in_mode(Mode::Precision, z.precision),
+                |z, p| {
+                    z.precision = p;
+                    z.mode = Mode::Precision;
+                    Ok(())
+                },
+            )
+            .check(|p| (1..=64).contains(p), "must be in [1, 64]")
+            .error_dependent()
+            .highlevel(),
+        )
+        .key(
+            K::new(
+                KEY_MODE,
+                "zfp's zfp_mode: 1 expert, 2 fixed rate, 3 fixed precision, 4 fixed accuracy, 5 \
+                 reversible; switches mode keeping each mode's last parameters",
+                |z| Some(z.mode.code()),
+                |z, m| {
+                    z.mode = match m {
+                        MODE_EXPERT => Mode::Expert,
+                        MODE_RATE => Mode::Rate,
+                        MODE_PRECISION => Mode::Precision,
+                        MODE_ACCURACY => Mode::Accuracy,
+                        MODE_REVERSIBLE => Mode::Reversible,
+                        _ => {
+                            return Err("must be 1 (expert), 2 (rate), 3 (precision), 4 \
+                                        (accuracy) or 5 (reversible)"
+                                .into())
+                        }
+                    };
+                    Ok(())
+                },
+            )
+            .error_dependent(),
+        )
+        .step(|_, z| {
+            if z.mode == Mode::Accuracy && z.bound.spec().is_none() {
+                z.bound.set(Some(BoundSpec::Abs(DEFAULT_ACCURACY)));
             }
-            c.rate = r;
-            c.mode = Mode::Rate;
+            Ok(())
+        })
+        .fact("zfp:dtypes", "element types the plugin accepts", || {
+            Value::strings(["float", "double"])
+        })
+        .fact(
+            "zfp:max_dims",
+            "most non-trivial dimensions zfp handles natively (more are merged, slowest first)",
+            || Value::U32(codec::MAX_DIMS as u32),
+        )
+        .fact(
+            "zfp:execution_name",
+            "execution policies available in this build",
+            || Value::strings(["serial"]),
+        )
+        .fact(
+            "zfp:zfp_version",
+            "version of the bundled zfp library",
+            || Value::from("1.0.1"),
+        )
+        .doc(
+            RESULT_NONFINITE,
+            "result: values of the last compression that were NaN or infinite (stored exactly)",
+        )
+        .doc(
+            RESULT_PATCHED,
+            "result: values of the last compression that zfp put outside the bound and the guard \
+             stored exactly (accuracy and reversible modes)",
+        )
+        .doc(
+            RESULT_LOSSLESS,
+            "result: 1 when the last compression used the envelope's lossless fallback (resolved \
+             bound 0)",
+        )
+        .doc(
+            RESULT_ABS,
+            "result: the resolved absolute bound of the last compression (the smallest positive \
+             double in reversible mode, f64::MAX in modes without a pointwise bound)",
+        )
+});
+
+impl Zfp {
+    fn in_mode<T>(&self, m: Mode, v: T) -> Option<T> {
+        (self.mode == m).then_some(v)
+    }
+
+    fn accuracy_value(&self) -> Option<f64> {
+        match (self.mode, self.bound.spec()) {
+            (Mode::Accuracy, Some(BoundSpec::Abs(a))) => Some(a),
+            _ => None,
         }
-        if let Some(a) = changed::<f64>(o, KEY_ACCURACY, self.accuracy_value().as_ref())? {
-            if !(a.is_finite() && a >= 0.0) {
-                return Err(PressioError::invalid_option(
-                    KEY_ACCURACY,
-                    "must be a finite tolerance >= 0",
-                ));
-            }
-            c.bound.set(Some(BoundSpec::Abs(a)));
-            c.mode = Mode::Accuracy;
-        }
-        if let Some(p) = changed::<u32>(
-            o,
-            KEY_PRECISION,
-            self.in_mode(Mode::Precision, self.precision).as_ref(),
-        )? {
-            if !(1..=64).contains(&p) {
-                return Err(PressioError::invalid_option(
-                    KEY_PRECISION,
-                    "must be in [1, 64]",
-                ));
-            }
-            c.precision = p;
-            c.mode = Mode::Precision;
-        }
-        if let Some(m) = changed::<u32>(o, KEY_MODE, Some(&self.mode.code()))? {
-            c.mode = match m {
-                MODE_EXPERT => Mode::Expert,
-                MODE_RATE => Mode::Rate,
-                MODE_PRECISION => Mode::Precision,
-                MODE_ACCURACY => Mode::Accuracy,
-                MODE_REVERSIBLE => Mode::Reversible,
-                _ => return Err(PressioError::invalid_option(
-                    KEY_MODE,
-                    "must be 1 (expert), 2 (rate), 3 (precision), 4 (accuracy) or 5 (reversible)",
-                )),
-            };
-        }
-        if c.mode == Mode::Accuracy && c.bound.spec().is_none() {
-            c.bound.set(Some(BoundSpec::Abs(DEFAULT_ACCURACY)));
-        }
-        Ok(c)
     }
 
     /// The envelope bound, whether to verify, and zfp's parameters for the current mode.
@@ -368,143 +493,29 @@ impl CompressorPlugin for Zfp {
     }
 
     fn options(&self) -> Options {
-        let mut o = Options::new();
-        BoundOptions::new(self.in_mode(Mode::Accuracy, self.bound.spec()).flatten())
-            .declare(&mut o);
-        o.set_type(KEY_LOSSLESS, OptionType::I32);
-        self.threads.declare(&mut o);
-        self.fill.declare(&mut o);
-        o.set_or_placeholder(KEY_ACCURACY, self.accuracy_value());
-        o.set_or_placeholder(KEY_PRECISION, self.in_mode(Mode::Precision, self.precision));
-        o.set_or_placeholder(KEY_RATE, self.in_mode(Mode::Rate, self.rate));
-        o.set(KEY_REVERSIBLE, u32::from(self.mode == Mode::Reversible));
-        o.set(KEY_MODE, self.mode.code());
-        let ex = self.in_mode(Mode::Expert, self.expert);
-        o.set_or_placeholder(KEY_MINBITS, ex.map(|e| e.minbits));
-        o.set_or_placeholder(KEY_MAXBITS, ex.map(|e| e.maxbits));
-        o.set_or_placeholder(KEY_MAXPREC, ex.map(|e| e.maxprec));
-        o.set_or_placeholder(KEY_MINEXP, ex.map(|e| e.minexp));
-        o
+        SCHEMA.options(self)
     }
 
     fn set_options(&mut self, options: &Options) -> Result<()> {
-        *self = self.applied(options)?;
-        Ok(())
+        SCHEMA.set(self, options)
     }
 
     fn check_options(&self, options: &Options) -> Result<()> {
-        self.applied(options).map(|_| ())
+        SCHEMA.check(self, options)
     }
 
     fn configuration(&self) -> Options {
-        let mut o = plugin_configuration(
-            ThreadSafety::Multiple,
-            Stability::External,
-            &[
-                keys::ABS,
-                keys::REL,
-                KEY_LOSSLESS,
-                KEY_ACCURACY,
-                KEY_PRECISION,
-                KEY_RATE,
-                KEY_REVERSIBLE,
-                KEY_MODE,
-                KEY_MINBITS,
-                KEY_MAXBITS,
-                KEY_MAXPREC,
-                KEY_MINEXP,
-            ],
-            &[],
-            &[keys::NTHREADS],
-        );
-        o.set(
-            keys::HIGHLEVEL,
-            strings(&[
-                keys::ABS,
-                keys::REL,
-                KEY_PRECISION,
-                KEY_RATE,
-                KEY_REVERSIBLE,
-            ]),
-        );
-        o.set("zfp:dtypes", strings(&["float", "double"]));
-        o.set("zfp:max_dims", codec::MAX_DIMS as u32);
-        o.set("zfp:execution_name", strings(&["serial"]));
-        o.set("zfp:zfp_version", "1.0.1");
-        o
+        SCHEMA.configuration(ThreadSafety::Multiple, Stability::External)
     }
 
     fn documentation(&self) -> Options {
-        let mut d = Options::new();
-        FillOptions::document(&mut d);
-        d.set(
-            keys::DESCRIPTION,
+        SCHEMA.documentation(
             "zfp 1.0 (through zfp-sys, serial): transform-based lossy and lossless compressor for \
              float and double data of any dimension (folded to at most 4), in fixed-accuracy \
              (default, tolerance 1e-3; a hard pointwise bound thanks to pressio-ml's \
              verify-and-patch guard), fixed-precision, fixed-rate, expert or reversible mode, \
              inside pressio-ml's checksummed envelope with NaN/Inf passthrough.",
-        );
-        d.set(keys::ABS, "pointwise absolute error bound: |x - x'| <= abs; selects fixed-accuracy mode with this tolerance");
-        d.set(
-            keys::REL,
-            "pointwise value-range-relative error bound: |x - x'| <= rel * (max - min) of the finite \
-             input values; selects fixed-accuracy mode with the resolved tolerance",
-        );
-        d.set(
-            KEY_LOSSLESS,
-            "any value selects zfp's reversible (lossless) mode (the level is ignored)",
-        );
-        d.set(
-            keys::NTHREADS,
-            "threads (>= 1); accepted for compatibility, zfp runs serially (static build without \
-             OpenMP) and the output never depends on it",
-        );
-        d.set(
-            KEY_ACCURACY,
-            "fixed-accuracy tolerance (absolute); same as pressio:abs, wins over it",
-        );
-        d.set(KEY_PRECISION, "fixed-precision mode: number of bit planes coded, 1 to 64; no pointwise bound is promised");
-        d.set(
-            KEY_RATE,
-            "fixed-rate mode: bits per value in (0, 64], unaligned; no pointwise bound is promised",
-        );
-        d.set(
-            KEY_REVERSIBLE,
-            "1 selects zfp's reversible (lossless) mode; 0 returns to fixed accuracy",
-        );
-        d.set(KEY_MODE, "zfp's zfp_mode: 1 expert, 2 fixed rate, 3 fixed precision, 4 fixed accuracy, 5 reversible; switches mode keeping each mode's last parameters");
-        d.set(KEY_MINBITS, "expert mode: minimum number of bits per block");
-        d.set(
-            KEY_MAXBITS,
-            "expert mode: maximum number of bits per block (<= 16658)",
-        );
-        d.set(
-            KEY_MAXPREC,
-            "expert mode: maximum number of bit planes, 1 to 64",
-        );
-        d.set(
-            KEY_MINEXP,
-            "expert mode: smallest bit plane exponent coded (-1075 to 1024)",
-        );
-        d.set("zfp:dtypes", "element types the plugin accepts");
-        d.set(
-            "zfp:max_dims",
-            "most non-trivial dimensions zfp handles natively (more are merged, slowest first)",
-        );
-        d.set(
-            "zfp:execution_name",
-            "execution policies available in this build",
-        );
-        d.set("zfp:zfp_version", "version of the bundled zfp library");
-        d.set(
-            RESULT_NONFINITE,
-            "result: values of the last compression that were NaN or infinite (stored exactly)",
-        );
-        d.set(RESULT_PATCHED, "result: values of the last compression that zfp put outside the bound and the guard stored exactly (accuracy and reversible modes)");
-        d.set(RESULT_LOSSLESS, "result: 1 when the last compression used the envelope's lossless fallback (resolved bound 0)");
-        d.set(RESULT_ABS, "result: the resolved absolute bound of the last compression (the smallest positive double in reversible mode, f64::MAX in modes without a pointwise bound)");
-        d
+        )
     }
 
     fn compress(&mut self, input: &Data) -> Result<Data> {
