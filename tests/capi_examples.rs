@@ -263,3 +263,48 @@ fn examples_keep_fill_values_exactly() {
         );
     }
 }
+
+/// Integers through the C ABI: a real field cast to int16 (`examples/c/roundtrip.c` takes the
+/// dtype on its command line), every compressor at `pressio:abs=3.5`: the integer error must be
+/// at most 3.
+#[test]
+fn examples_keep_integer_bounds() {
+    let Some(field) = Field::load("geocat/ncep06_Z3_17x64x128.f32") else {
+        support::skip("../shared/data is missing: the integer example run is skipped");
+        return;
+    };
+    let input = support::out_dir().join("int16_ncep06_Z3.i16");
+    let bytes: Vec<u8> = field
+        .values
+        .iter()
+        .flat_map(|v| (v.round() as i16).to_le_bytes())
+        .collect();
+    std::fs::write(&input, bytes).unwrap();
+    let exe = support::compile(
+        Lang::C,
+        &[support::repo().join("examples/c/roundtrip.c")],
+        "roundtrip_c_int",
+        Link::Shared,
+    );
+    for id in compressors_with_abs() {
+        let mut cmd = Command::new(&exe);
+        cmd.arg(&id).arg(&input).arg("int16");
+        cmd.args(field.dims.iter().map(|d| d.to_string()));
+        cmd.arg("pressio:abs=3.5");
+        if id == "gwlz" {
+            cmd.arg("gwlz:epochs=1").arg("gwlz:max_samples=256");
+        }
+        let out = support::run_with_limit(&mut cmd, Duration::from_secs(300));
+        support::expect_success(&format!("{id} on int16"), &out);
+        let r = parse(&String::from_utf8_lossy(&out.stdout));
+        let max_err: f64 = r
+            .get("max_abs_error")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN);
+        assert!(max_err <= 3.0, "{id}: int16 error {max_err} > 3");
+        eprintln!(
+            "{id}: int16, ratio {}, max error {max_err}",
+            r.get("compression_ratio").cloned().unwrap_or_default()
+        );
+    }
+}

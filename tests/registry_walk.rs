@@ -295,10 +295,10 @@ fn bad_input_is_refused_with_clear_errors() {
                 .is_err(),
             "{id}"
         );
-        // unsupported dtype
-        let ints = Data::from_vec(vec![1i32; 16], &[16]).unwrap();
-        let e = c.compress(&ints, &mut comp);
-        assert!(e.is_err(), "{id}: int32 accepted");
+        // unsupported dtype (integers are fields, raw bytes are not)
+        let bytes = Data::from_bytes(DType::Byte, &[16], &[7u8; 16]).unwrap();
+        let e = c.compress(&bytes, &mut comp);
+        assert!(e.is_err(), "{id}: byte data accepted");
         c.compress(&input, &mut comp).unwrap();
         // wrong output dims / dtype
         let mut wrong = Data::empty(DType::Float, &[10, 10]);

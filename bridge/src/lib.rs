@@ -22,7 +22,7 @@
 //! that mirror LibPressio's own plugins ([`MIRRORED_IDS`]: LibPressio's metric ids `size`,
 //! `error_stat`, `time`, `ssim`, `composite`; the `sz3`, `zfp` and `sperr` wrappers are not even
 //! linked in). In addition, the shim skips any id that LibPressio's registry already holds when
-//! the library is loaded. Today that leaves `classic`; the learned plugins join
+//! the library is loaded. Today that leaves `classic`, `aesz` and `gwlz`; later plugins join
 //! [`native_registry`] as they land (`tests/registry_sync.rs` fails until they do).
 //!
 //! Meta plugins: [`registry`] (what the factories receive) adds LibPressio's own compressors,

@@ -594,3 +594,56 @@ fn train_aesz_writes_a_usable_model() {
     let err: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(err <= 1e-2, "{line}");
 }
+
+#[test]
+fn integer_fields_keep_an_integer_bound() {
+    let (comps, _) = registered();
+    if comps.is_empty() {
+        return skip("no compressor registered");
+    }
+    let t = TempDir::new("int16");
+    let f = t.join("field.i16");
+    let values: Vec<i16> = smooth_field()
+        .iter()
+        .map(|&v| (v * 1000.0).round() as i16)
+        .collect();
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&f, bytes).unwrap();
+    for comp in &comps {
+        let dec = t.join(&format!("{comp}.i16"));
+        let stream = t.join(&format!("{comp}.prml"));
+        let mut args = vec![
+            "-i".to_string(),
+            f.display().to_string(),
+            "-t".into(),
+            "int16".into(),
+        ];
+        args.extend(dim_args());
+        args.extend([comp.clone(), "-o".into(), "abs=2.5".into()]);
+        if comp == "gwlz" {
+            args.extend(["-o".into(), "gwlz:epochs=1".into()]);
+        }
+        args.extend(["-W".into(), stream.display().to_string()]);
+        args.extend(["-w".into(), dec.display().to_string()]);
+        run(&args).ok();
+        let d: Vec<i16> = std::fs::read(&dec)
+            .unwrap()
+            .chunks_exact(2)
+            .map(|c| i16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        assert_eq!(d.len(), values.len(), "{comp}");
+        for (a, b) in values.iter().zip(&d) {
+            assert!((*a as i32 - *b as i32).abs() <= 2, "{comp}: {a} vs {b}");
+        }
+        // the stream alone names dtype and dims
+        let again = t.join(&format!("{comp}.again.i16"));
+        run(&[
+            "decompress".to_string(),
+            stream.display().to_string(),
+            "-o".into(),
+            again.display().to_string(),
+        ])
+        .ok();
+        assert_eq!(std::fs::read(&dec).unwrap(), std::fs::read(&again).unwrap());
+    }
+}

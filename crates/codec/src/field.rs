@@ -36,6 +36,8 @@ pub const TAG_HOLES: Tag = Tag(*b"HOLE");
 pub const TAG_PATCHES: Tag = Tag(*b"PTCH");
 /// Section holding the zstd'ed raw values (lossless fallback).
 pub const TAG_RAW: Tag = Tag(*b"RAW_");
+/// Section holding the zstd'ed raw bytes of an integer field that f64 cannot carry exactly.
+pub const TAG_RAW_INT: Tag = Tag(*b"RAWI");
 
 /// A floating-point element type a field codec can handle (`f32` or `f64`).
 pub trait Float: Element + PartialOrd + Default + std::fmt::Debug {
@@ -206,6 +208,14 @@ impl FieldStats {
         );
     }
 
+    /// Document the keys of [`FieldStats::results`] that `docs` does not document yet (a
+    /// plugin's own wording of a key wins).
+    pub fn document_missing(docs: &mut Options, prefix: &str) {
+        let mut generic = Options::new();
+        Self::document(&mut generic, prefix);
+        docs.merge(&generic);
+    }
+
     /// The envelope's results under `prefix`, as a plugin's `metrics_results`:
     /// `<prefix>:nonfinite`, `<prefix>:fill_points`, `<prefix>:mask_bytes` and `<prefix>:patched` (uint64), `<prefix>:lossless` (int32) and
     /// `<prefix>:abs_bound` (double); typed placeholders before the first compression.
@@ -302,16 +312,25 @@ fn decode_raw<T: Float>(bytes: &[u8], out: &mut [T]) -> Result<()> {
     Ok(())
 }
 
+/// What the envelope compresses: the values (as the body's float type), the caller's dims and
+/// the dtype the stream declares (an integer dtype when `values` is its exact f64 copy).
+struct Field<'v, T> {
+    values: &'v [T],
+    dims: &'v [usize],
+    dtype: DType,
+}
+
 fn compress_typed<T: Float, C: FieldCodec>(
     codec: &mut C,
-    input: &Data,
+    field: Field<'_, T>,
     p: &EncodeParams<'_>,
 ) -> Result<(Vec<u8>, FieldStats)> {
-    let values = input.as_slice::<T>()?;
+    let values = field.values;
     if values.is_empty() {
         return Err(PressioError::InvalidInput("input is empty".into()));
     }
-    let dims = normalized_dims(input.dims());
+    let integer = !field.dtype.is_floating();
+    let dims = normalized_dims(field.dims);
     let fill = p.fill.detect(values);
     // holes: the points the body never sees (fill points, NaN, ±Inf); they come back exactly
     let mut holes: Vec<bool> = values.iter().map(|v| !v.is_finite_value()).collect();
@@ -334,11 +353,16 @@ fn compress_typed<T: Float, C: FieldCodec>(
             hi = hi.max(f);
         }
     }
-    let abs = if lo <= hi {
+    let mut abs = if lo <= hi {
         p.bound.absolute(hi - lo)
     } else {
         0.0
     };
+    if integer {
+        // integers keep an integer bound: a decoded value within floor(abs) of x rounds to an
+        // integer within floor(abs) of x (|x - round(y)| <= floor(abs) + 1/2, and is whole)
+        abs = abs.floor();
+    }
     if !abs.is_finite() {
         return Err(PressioError::InvalidInput(format!(
             "the resolved bound {abs} is not finite (value range overflows; if the extreme \
@@ -375,8 +399,8 @@ fn compress_typed<T: Float, C: FieldCodec>(
     let header = StreamHeader {
         plugin_id: p.plugin_id.to_string(),
         plugin_version: p.version,
-        dtype: T::DTYPE,
-        dims: input.dims().to_vec(),
+        dtype: field.dtype,
+        dims: field.dims.to_vec(),
         bound_mode: p.bound.mode_id(),
         bound_value: p.bound.value(),
         abs_bound: abs,
@@ -408,15 +432,40 @@ fn compress_typed<T: Float, C: FieldCodec>(
     Ok((stream, stats))
 }
 
-/// Compress a float buffer through `codec` into a checksummed stream.
+/// Compress a float or integer buffer through `codec` into a checksummed stream (integers go
+/// through the body as exact f64 copies under an integer bound).
 pub fn compress_field<C: FieldCodec>(
     codec: &mut C,
     input: &Data,
     params: &EncodeParams<'_>,
 ) -> Result<(Data, FieldStats)> {
     let (bytes, stats) = match input.dtype() {
-        DType::Float => compress_typed::<f32, C>(codec, input, params)?,
-        DType::Double => compress_typed::<f64, C>(codec, input, params)?,
+        DType::Float => compress_typed::<f32, C>(
+            codec,
+            Field {
+                values: input.as_slice::<f32>()?,
+                dims: input.dims(),
+                dtype: DType::Float,
+            },
+            params,
+        )?,
+        DType::Double => compress_typed::<f64, C>(
+            codec,
+            Field {
+                values: input.as_slice::<f64>()?,
+                dims: input.dims(),
+                dtype: DType::Double,
+            },
+            params,
+        )?,
+        DType::Int8 => compress_integer::<i8, C>(codec, input, params)?,
+        DType::Int16 => compress_integer::<i16, C>(codec, input, params)?,
+        DType::Int32 => compress_integer::<i32, C>(codec, input, params)?,
+        DType::Int64 => compress_integer::<i64, C>(codec, input, params)?,
+        DType::Uint8 => compress_integer::<u8, C>(codec, input, params)?,
+        DType::Uint16 => compress_integer::<u16, C>(codec, input, params)?,
+        DType::Uint32 => compress_integer::<u32, C>(codec, input, params)?,
+        DType::Uint64 => compress_integer::<u64, C>(codec, input, params)?,
         other => {
             return Err(PressioError::UnsupportedDType {
                 plugin: params.plugin_id.to_string(),
@@ -425,6 +474,94 @@ pub fn compress_field<C: FieldCodec>(
         }
     };
     Ok((Data::from_byte_vec(bytes), stats))
+}
+
+/// Largest integer magnitude every value of which is exact in f64.
+const F64_EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+
+/// Integers go through the float body as their exact f64 copy under an integer bound
+/// (`floor(abs)`, see [`compress_typed`]) and come back rounded and clamped to their type, so
+/// `pressio:abs` holds exactly. 64-bit fields holding a magnitude above 2^53, which f64 cannot
+/// carry, are stored losslessly (zstd of the raw bytes).
+fn compress_integer<I: Element, C: FieldCodec>(
+    codec: &mut C,
+    input: &Data,
+    p: &EncodeParams<'_>,
+) -> Result<(Vec<u8>, FieldStats)> {
+    let values = input.as_slice::<I>()?;
+    if values.is_empty() {
+        return Err(PressioError::InvalidInput("input is empty".into()));
+    }
+    let copy: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
+    if copy.iter().all(|v| v.abs() <= F64_EXACT) {
+        return compress_typed::<f64, C>(
+            codec,
+            Field {
+                values: &copy,
+                dims: input.dims(),
+                dtype: I::DTYPE,
+            },
+            p,
+        );
+    }
+    let header = StreamHeader {
+        plugin_id: p.plugin_id.to_string(),
+        plugin_version: p.version,
+        dtype: I::DTYPE,
+        dims: input.dims().to_vec(),
+        bound_mode: p.bound.mode_id(),
+        bound_value: p.bound.value(),
+        abs_bound: 0.0,
+        model_name: p.model_name.to_string(),
+        model_hash: p.model_hash.to_vec(),
+    };
+    let raw = Section::new(
+        TAG_RAW_INT,
+        lossless::compress(input.bytes(), lossless::DEFAULT_LEVEL)?,
+    );
+    let stats = FieldStats {
+        lossless: true,
+        ..Default::default()
+    };
+    Ok((write_stream(&header, &[raw]), stats))
+}
+
+/// Round and clamp the decoded f64 copy of an integer field into its type.
+fn to_integers<I: Element>(decoded: &Data, dims: &[usize]) -> Result<Data> {
+    let mut out = Data::owning(I::DTYPE, dims)?;
+    for (o, &v) in out
+        .as_mut_slice::<I>()?
+        .iter_mut()
+        .zip(decoded.as_slice::<f64>()?)
+    {
+        // `as` saturates at the type's limits (a decoded value never lies beyond them by more
+        // than the bound, so the clamp only moves it closer to the original)
+        *o = I::from_f64(v.round());
+    }
+    Ok(out)
+}
+
+fn decompress_integer<I: Element, C: FieldCodec>(
+    codec: &mut C,
+    stream: &ParsedStream<'_>,
+) -> Result<Data> {
+    let h = &stream.header;
+    if let Some(raw) = stream.optional_section(TAG_RAW_INT) {
+        let want = h
+            .dims
+            .iter()
+            .try_fold(I::DTYPE.size(), |a, &d| a.checked_mul(d))
+            .ok_or_else(|| PressioError::corrupt("integer field size overflows"))?;
+        let bytes = lossless::decompress(raw, want)?;
+        if bytes.len() != want {
+            return Err(PressioError::corrupt(
+                "raw integer section has the wrong size",
+            ));
+        }
+        return Data::from_bytes(I::DTYPE, &h.dims, &bytes);
+    }
+    let decoded = decompress_typed::<f64, C>(codec, stream)?;
+    to_integers::<I>(&decoded, &h.dims)
 }
 
 fn decompress_typed<T: Float, C: FieldCodec>(
@@ -483,8 +620,16 @@ pub fn decompress_field<C: FieldCodec>(
     match stream.header.dtype {
         DType::Float => decompress_typed::<f32, C>(codec, &stream),
         DType::Double => decompress_typed::<f64, C>(codec, &stream),
+        DType::Int8 => decompress_integer::<i8, C>(codec, &stream),
+        DType::Int16 => decompress_integer::<i16, C>(codec, &stream),
+        DType::Int32 => decompress_integer::<i32, C>(codec, &stream),
+        DType::Int64 => decompress_integer::<i64, C>(codec, &stream),
+        DType::Uint8 => decompress_integer::<u8, C>(codec, &stream),
+        DType::Uint16 => decompress_integer::<u16, C>(codec, &stream),
+        DType::Uint32 => decompress_integer::<u32, C>(codec, &stream),
+        DType::Uint64 => decompress_integer::<u64, C>(codec, &stream),
         other => Err(PressioError::corrupt(format!(
-            "float stream claims dtype {other}"
+            "field stream claims dtype {other}"
         ))),
     }
 }
@@ -612,11 +757,34 @@ mod tests {
             decompress_field(&mut Coarse, &s, &model),
             Err(PressioError::StreamMismatch(_))
         ));
-        let ints = Data::from_vec(vec![1i32, 2], &[2]).unwrap();
+        let bytes = Data::from_bytes(DType::Byte, &[2], &[1, 2]).unwrap();
         assert!(matches!(
-            compress_field(&mut Coarse, &ints, &p),
+            compress_field(&mut Coarse, &bytes, &p),
             Err(PressioError::UnsupportedDType { .. })
         ));
+    }
+
+    #[test]
+    fn integers_keep_an_integer_bound_and_big_ones_are_lossless() {
+        let v: Vec<i16> = (0..500).map(|i| ((i * 37) % 211) as i16 - 100).collect();
+        let input = Data::from_vec(v.clone(), &[500]).unwrap();
+        for (bound, exact) in [(0.0, 0i32), (0.9, 0), (2.5, 2), (40.0, 40)] {
+            let mut p = params(true);
+            p.bound = BoundSpec::Abs(bound);
+            let (s, stats) = compress_field(&mut Coarse, &input, &p).unwrap();
+            assert_eq!(stats.abs_bound, exact as f64);
+            let out = decompress_field(&mut Coarse, &s, &DEC).unwrap();
+            assert_eq!(out.dtype(), DType::Int16);
+            for (a, b) in v.iter().zip(out.as_slice::<i16>().unwrap()) {
+                assert!((*a as i32 - *b as i32).abs() <= exact, "{a} {b} at {bound}");
+            }
+        }
+        let big = vec![u64::MAX, 1, u64::MAX - 7];
+        let input = Data::from_vec(big.clone(), &[3]).unwrap();
+        let (s, stats) = compress_field(&mut Coarse, &input, &params(true)).unwrap();
+        assert!(stats.lossless);
+        let out = decompress_field(&mut Coarse, &s, &DEC).unwrap();
+        assert_eq!(out.as_slice::<u64>().unwrap(), &big[..]);
     }
 
     /// A smooth field of 40x30 with a block of GrADS UNDEF and scattered 1e20 land points.

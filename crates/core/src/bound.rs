@@ -98,7 +98,7 @@ impl BoundOptions {
         docs.set(
             keys::REL,
             "pointwise value-range-relative error bound: |x - x'| <= rel * (max - min) of the \
-             finite input values",
+             valid input values (finite and not fill values, see pressio:fill_mode)",
         );
     }
 

@@ -67,6 +67,26 @@ impl DType {
         matches!(self, DType::Double | DType::Float)
     }
 
+    /// True for the eight integer types (`Bool` and `Byte` are not integers here).
+    pub fn is_integer(self) -> bool {
+        matches!(
+            self,
+            DType::Int8
+                | DType::Int16
+                | DType::Int32
+                | DType::Int64
+                | DType::Uint8
+                | DType::Uint16
+                | DType::Uint32
+                | DType::Uint64
+        )
+    }
+
+    /// True for the dtypes a field compressor takes: floats and integers.
+    pub fn is_field(self) -> bool {
+        self.is_floating() || self.is_integer()
+    }
+
     /// False only for `Byte`, as in LibPressio.
     pub fn is_numeric(self) -> bool {
         self != DType::Byte

@@ -536,14 +536,17 @@ impl<S: 'static> Group<S> {
     }
 
     /// `pressio:fill_mode`, `pressio:fill_value` and `pressio:fill_values` over the state's
-    /// [`FillOptions`] (in no `predictors:*` list).
+    /// [`FillOptions`] (error-dependent: they decide the range a `pressio:rel` bound is relative
+    /// to, as well as which points are stored exactly).
     pub fn fill(get: fn(&S) -> &FillOptions, get_mut: fn(&mut S) -> &mut FillOptions) -> Self {
         let mut g = Group::new(
             move |s, o| get(s).declare(o),
             move |_, next, o| get_mut(next).apply(o),
         );
         for (key, ty) in FillOptions::types() {
-            g = g.key(key, ty, doc_from(FillOptions::document, key));
+            g = g
+                .key(key, ty, doc_from(FillOptions::document, key))
+                .affects(key, Affects::ErrorDependent);
         }
         if let Some(k) = g.info(FILL_MODE) {
             k.allowed = Some(vec!["auto".into(), "values".into(), "none".into()]);
@@ -944,7 +947,14 @@ mod tests {
         };
         assert_eq!(
             list(keys::PREDICTORS_ERROR_DEPENDENT),
-            [keys::ABS, keys::REL, "toy:level"]
+            [
+                keys::ABS,
+                keys::REL,
+                crate::fill::FILL_MODE,
+                crate::fill::FILL_VALUE,
+                crate::fill::FILL_VALUES,
+                "toy:level"
+            ]
         );
         assert_eq!(list(keys::PREDICTORS_ERROR_AGNOSTIC), ["toy:shape"]);
         assert_eq!(

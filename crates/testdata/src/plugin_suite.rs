@@ -368,10 +368,10 @@ pub fn hostile_streams(register: fn(&mut RegistryBuilder) -> Result<()>, id: &st
     ));
     // the original still decodes
     assert!(decode(&mut c, &bytes).is_ok());
-    let ints = Data::from_vec(vec![1i32, 2, 3, 4], &[4]).expect("ints");
+    let bytes = Data::from_bytes(pressio_ml_core::DType::Byte, &[4], &[1, 2, 3, 4]).expect("bytes");
     let mut out = Data::empty(pressio_ml_core::DType::Byte, &[]);
     assert!(matches!(
-        c.compress(&ints, &mut out),
+        c.compress(&bytes, &mut out),
         Err(pressio_ml_core::PressioError::UnsupportedDType { .. })
     ));
 }

@@ -404,7 +404,7 @@ impl CompressorPlugin for Aesz {
     }
 
     fn documentation(&self) -> Options {
-        SCHEMA.documentation(
+        let mut d = SCHEMA.documentation(
             "AE-SZ (Liu et al., CLUSTER 2021): blockwise prediction by the best (L1) of Lorenzo, \
              the block mean and a pre-trained convolutional sliced-Wasserstein autoencoder with \
              GDN/iGDN, then SZ-style linear quantization (65,536 bins), Huffman and zstd. \
@@ -420,13 +420,15 @@ impl CompressorPlugin for Aesz {
              are coded as a stack of 3-D volumes; 1-D data uses Lorenzo/mean blocks of 256 only. The AE predictions are recomputed on the decoder from the \
              quantized latents in the same fixed batches; the stream records the device kind, \
              libtorch version and a checksum of the predictions, and a decoder that would not \
-             reproduce them bit for bit refuses. float and double, 1-D to n-D. Default bound: \
+             reproduce them bit for bit refuses. float, double and integers (as exact doubles under the integer bound floor(abs)), 1-D to n-D. Default bound: \
              pressio:rel = 1e-3.",
-        )
+        );
+        field::FieldStats::document_missing(&mut d, ID);
+        d
     }
 
     fn compress(&mut self, input: &Data) -> Result<Data> {
-        if !input.dtype().is_floating() {
+        if !input.dtype().is_field() {
             return Err(PressioError::UnsupportedDType {
                 plugin: ID.into(),
                 dtype: input.dtype().name().into(),
@@ -588,7 +590,7 @@ impl CompressorPlugin for Aesz {
     }
 
     fn metrics_results(&self) -> Options {
-        let mut o = Options::new();
+        let mut o = FieldStats::results(self.last.as_ref().map(|l| &l.field), ID);
         match &self.last {
             Some(l) => {
                 o.set(RESULT_AE_BLOCKS, l.body.ae_blocks);
@@ -598,9 +600,6 @@ impl CompressorPlugin for Aesz {
                 o.set(RESULT_UNPREDICTABLE, l.body.unpredictable);
                 o.set(RESULT_MODEL, l.model.as_str());
                 o.set(RESULT_DEVICE, l.device.as_str());
-                o.set(RESULT_NONFINITE, l.field.nonfinite as u64);
-                o.set(RESULT_LOSSLESS, l.field.lossless as i32);
-                o.set(RESULT_ABS, l.field.abs_bound);
             }
             None => {
                 for k in [
@@ -609,14 +608,11 @@ impl CompressorPlugin for Aesz {
                     RESULT_MEAN_BLOCKS,
                     RESULT_LATENT_BYTES,
                     RESULT_UNPREDICTABLE,
-                    RESULT_NONFINITE,
                 ] {
                     o.set_type(k, OptionType::U64);
                 }
                 o.set_type(RESULT_MODEL, OptionType::Str);
                 o.set_type(RESULT_DEVICE, OptionType::Str);
-                o.set_type(RESULT_LOSSLESS, OptionType::I32);
-                o.set_type(RESULT_ABS, OptionType::F64);
             }
         }
         o

@@ -263,7 +263,10 @@ static SCHEMA: LazyLock<OptionSchema<Classic>> = LazyLock::new(|| {
             .error_agnostic(),
         )
         .fact("classic:dtypes", "element types the plugin accepts", || {
-            Value::strings(["float", "double"])
+            Value::strings([
+                "float", "double", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                "uint64",
+            ])
         })
         .fact(
             "classic:max_dims",
@@ -333,16 +336,18 @@ impl CompressorPlugin for Classic {
     }
 
     fn documentation(&self) -> Options {
-        SCHEMA.documentation(
+        let mut d = SCHEMA.documentation(
             "SZ3-style error-bounded compressor: multilevel cubic/linear interpolation (anchor grid, \
              level-wise bounds) or Lorenzo prediction, linear quantization, canonical Huffman and \
-             zstd. float and double, 1 to 4 dimensions (more are folded into 4). Default bound: \
+             zstd. float, double and integers (as exact doubles under the integer bound floor(abs)), 1 to 4 dimensions (more are folded into 4). Default bound: \
              pressio:rel = 1e-3.",
-        )
+        );
+        field::FieldStats::document_missing(&mut d, ID);
+        d
     }
 
     fn compress(&mut self, input: &Data) -> Result<Data> {
-        if !input.dtype().is_floating() {
+        if !input.dtype().is_field() {
             return Err(PressioError::UnsupportedDType {
                 plugin: ID.into(),
                 dtype: input.dtype().name().into(),

@@ -129,9 +129,9 @@ fn registry_options_and_documentation() {
 #[test]
 fn dtypes_and_dims() {
     let mut c = Classic::default();
-    let ints = Data::from_vec(vec![1i32, 2, 3], &[3]).unwrap();
+    let bytes = Data::from_bytes(pressio_ml_core::DType::Byte, &[3], &[1, 2, 3]).unwrap();
     assert!(matches!(
-        c.compress(&ints),
+        c.compress(&bytes),
         Err(PressioError::UnsupportedDType { .. })
     ));
     for dims in [

@@ -311,7 +311,7 @@ impl GwlzCodec<'_> {
         &self,
         todo: &[(usize, Vec<f32>, Vec<f32>)],
         channels: usize,
-    ) -> Result<Vec<(Folded, TrainInfo)>> {
+    ) -> Result<Vec<(Option<Folded>, TrainInfo)>> {
         let s = self.settings;
         // The budget is shared fairly: each group gets its slice of it from the moment it
         // starts, so groups trained last are not starved.
@@ -439,7 +439,7 @@ impl FieldCodec for GwlzCodec<'_> {
         let mut it = trained.into_iter();
         for g in 0..n_groups {
             if scales[g].is_some() {
-                models[g] = it.next().map(|t| t.0);
+                models[g] = it.next().and_then(|t| t.0);
             }
         }
 

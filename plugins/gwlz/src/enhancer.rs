@@ -133,13 +133,14 @@ fn uniform(rng: &mut ChaCha8Rng, n: usize, bound: f64) -> Vec<f32> {
 }
 
 /// Train one group's network on `inputs` (25 values per sample) and normalised `targets` (one
-/// per sample), and return it folded.
+/// per sample), and return it folded; `None` when training diverged to non-finite weights (the
+/// group then keeps the inner compressor's values).
 pub fn train(
     inputs: &[f32],
     targets: &[f32],
     channels: usize,
     s: &TrainSettings,
-) -> Result<(Folded, TrainInfo)> {
+) -> Result<(Option<Folded>, TrainInfo)> {
     let n = targets.len();
     if n == 0 || inputs.len() != n * PATCH_LEN || channels == 0 || s.batch == 0 {
         return Err(PressioError::InvalidArgument(format!(
@@ -234,7 +235,7 @@ pub fn train(
     }
 
     // Fold BatchNorm with the population statistics of the first layer's outputs.
-    let folded = tch::no_grad(|| -> Result<Folded> {
+    let folded = tch::no_grad(|| -> Result<Option<Folded>> {
         let h = x_all
             .f_conv2d(&w1, Some(&b1), [1, 1], [0, 0], [1, 1], 1)
             .map_err(err("enhancer statistics"))?;
@@ -248,7 +249,11 @@ pub fn train(
         weights.extend(tensor_to_f32(&b1f)?);
         weights.extend(tensor_to_f32(&w2.detach())?);
         weights.extend(tensor_to_f32(&b2.detach())?);
-        Folded::new(channels, weights)
+        if weights.iter().any(|w| !w.is_finite()) {
+            // training diverged (e.g. on targets near the f64 range): no model for this group
+            return Ok(None);
+        }
+        Folded::new(channels, weights).map(Some)
     })?;
     Ok((folded, info))
 }
@@ -288,6 +293,7 @@ mod tests {
         let (x, y) = toy(2000, 1);
         let mean_sq: f64 = y.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / y.len() as f64;
         let (model, info) = train(&x, &y, 9, &settings(30)).unwrap();
+        let model = model.expect("finite weights");
         assert_eq!(model.weights.len(), 172);
         assert_eq!(trained_params(9), 190);
         assert!(info.loss < 0.2 * mean_sq, "loss {} vs {mean_sq}", info.loss);

@@ -553,17 +553,18 @@ impl CompressorPlugin for Gwlz {
              bound: enhanced values the encoder cannot prove within the bound, with a slack of \
              abs/64 for decoder-side rounding differences, keep the inner value (their indices \
              are stored), and values the inner compressor left outside the bound are stored \
-             exactly. float and double, 1-D to n-D (2-D slices of the two fastest dims). \
+             exactly. float, double and integers (as exact doubles under the integer bound floor(abs)), 1-D to n-D (2-D slices of the two fastest dims). \
              Default bound: pressio:rel = 1e-3.",
         );
         if let Some(inner) = &self.inner {
             d.merge(&inner_entries(&inner.documentation()));
         }
+        field::FieldStats::document_missing(&mut d, ID);
         d
     }
 
     fn compress(&mut self, input: &Data) -> Result<Data> {
-        if !input.dtype().is_floating() {
+        if !input.dtype().is_field() {
             return Err(PressioError::UnsupportedDType {
                 plugin: ID.into(),
                 dtype: input.dtype().name().into(),

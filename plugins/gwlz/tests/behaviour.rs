@@ -111,10 +111,10 @@ fn bad_options_are_refused_with_clear_errors() {
         .is_err());
     // Nothing above changed the state.
     assert_eq!(c.get_options().get_str("gwlz:compressor"), Some("sz3"));
-    // Integer input is refused.
-    let ints = Data::from_vec(vec![1i32; 64], &[64]).unwrap();
+    // Raw bytes are refused (integers are fields: tests/integer_fields.rs).
+    let bytes = Data::from_bytes(DType::Byte, &[64], &[3u8; 64]).unwrap();
     let mut out = Data::empty(DType::Byte, &[]);
-    assert!(c.compress(&ints, &mut out).is_err());
+    assert!(c.compress(&bytes, &mut out).is_err());
 }
 
 #[test]

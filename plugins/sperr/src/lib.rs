@@ -365,17 +365,19 @@ impl CompressorPlugin for Sperr {
     }
 
     fn documentation(&self) -> Options {
-        SCHEMA.documentation(
+        let mut d = SCHEMA.documentation(
             "SPERR 0.8.5 (through the sperr crate, serial): wavelet (CDF 9/7) + SPECK lossy \
-             compressor with outlier correction, for float and double data (2-D slices and 3-D \
+             compressor with outlier correction, for float, double and integer data (integers as exact doubles under the integer bound floor(abs)) (2-D slices and 3-D \
              volumes; 1-D as n x 1 slices, 4-D+ with merged slow dimensions), inside pressio-ml's \
              checksummed envelope with NaN/Inf passthrough. In point-wise mode (default, \
              tolerance 1e-6) a verify-and-patch guard makes the bound a hard promise.",
-        )
+        );
+        field::FieldStats::document_missing(&mut d, ID);
+        d
     }
 
     fn compress(&mut self, input: &Data) -> Result<Data> {
-        if !matches!(input.dtype(), DType::Float | DType::Double) {
+        if !input.dtype().is_field() {
             return Err(PressioError::UnsupportedDType {
                 plugin: ID.into(),
                 dtype: input.dtype().name().into(),

@@ -253,7 +253,7 @@ static SCHEMA: LazyLock<OptionSchema<Sz3>> = LazyLock::new(|| {
             .doc(
                 keys::REL,
                 "pointwise value-range-relative error bound: |x - x'| <= rel * (max - min) of the \
-                 finite input values; selects SZ3's REL mode (sets sz3:rel_error_bound)",
+                 valid (finite, non-fill) input values; selects SZ3's REL mode (sets sz3:rel_error_bound)",
             ),
         )
         .group(G::threads(|s| &s.threads, |s| &mut s.threads).doc(
@@ -459,6 +459,7 @@ impl Sz3 {
             let range = match input.dtype() {
                 DType::Float => valid_range(input.as_slice::<f32>()?, self.fill.spec()),
                 DType::Double => valid_range(input.as_slice::<f64>()?, self.fill.spec()),
+                d if d.is_integer() => valid_range(&input.to_f64_vec(), self.fill.spec()),
                 _ => None,
             };
             Ok(BoundSpec::Abs(match range {
@@ -505,17 +506,19 @@ impl CompressorPlugin for Sz3 {
     }
 
     fn documentation(&self) -> Options {
-        SCHEMA.documentation(
+        let mut d = SCHEMA.documentation(
             "SZ3 3.3.2 (through the sz3 crate): prediction-based error-bounded lossy compressor \
              (multilevel interpolation or Lorenzo/regression, linear quantization, Huffman, zstd) \
-             for float and double data of any dimension (folded to at most 4), inside \
+             for float, double and integer data (integers as exact doubles under the integer bound floor(abs)) of any dimension (folded to at most 4), inside \
              pressio-ml's checksummed envelope with NaN/Inf passthrough and a verify-and-patch \
              guard that makes the pointwise bound a hard promise. Default pressio:abs = 1e-6.",
-        )
+        );
+        field::FieldStats::document_missing(&mut d, ID);
+        d
     }
 
     fn compress(&mut self, input: &Data) -> Result<Data> {
-        if !matches!(input.dtype(), DType::Float | DType::Double) {
+        if !input.dtype().is_field() {
             return Err(PressioError::UnsupportedDType {
                 plugin: ID.into(),
                 dtype: input.dtype().name().into(),

@@ -57,9 +57,9 @@ pub mod codec;
 use codec::{ZfpCodec, ZfpParams};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, BoundOptions, BoundSpec, CompressorPlugin, DType, Data, FillOptions, Group, Key,
-    OptionSchema, OptionValue, Options, PressioError, RegistryBuilder, Result, Stability,
-    ThreadOptions, ThreadSafety, Value, Version,
+    keys, BoundOptions, BoundSpec, CompressorPlugin, Data, FillOptions, Group, Key, OptionSchema,
+    OptionValue, Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions,
+    ThreadSafety, Value, Version,
 };
 use std::sync::LazyLock;
 
@@ -237,7 +237,7 @@ static SCHEMA: LazyLock<OptionSchema<Zfp>> = LazyLock::new(|| {
             .doc(
                 keys::REL,
                 "pointwise value-range-relative error bound: |x - x'| <= rel * (max - min) of the \
-                 finite input values; selects fixed-accuracy mode with the resolved tolerance",
+                 valid (finite, non-fill) input values; selects fixed-accuracy mode with the resolved tolerance",
             ),
         )
         .key(
@@ -509,17 +509,19 @@ impl CompressorPlugin for Zfp {
     }
 
     fn documentation(&self) -> Options {
-        SCHEMA.documentation(
+        let mut d = SCHEMA.documentation(
             "zfp 1.0 (through zfp-sys, serial): transform-based lossy and lossless compressor for \
-             float and double data of any dimension (folded to at most 4), in fixed-accuracy \
+             float, double and integer data (integers as exact doubles under the integer bound floor(abs)) of any dimension (folded to at most 4), in fixed-accuracy \
              (default, tolerance 1e-3; a hard pointwise bound thanks to pressio-ml's \
              verify-and-patch guard), fixed-precision, fixed-rate, expert or reversible mode, \
              inside pressio-ml's checksummed envelope with NaN/Inf passthrough.",
-        )
+        );
+        field::FieldStats::document_missing(&mut d, ID);
+        d
     }
 
     fn compress(&mut self, input: &Data) -> Result<Data> {
-        if !matches!(input.dtype(), DType::Float | DType::Double) {
+        if !input.dtype().is_field() {
             return Err(PressioError::UnsupportedDType {
                 plugin: ID.into(),
                 dtype: input.dtype().name().into(),
