@@ -12,8 +12,11 @@
 //! * a lossless fallback (zstd of the raw values) when the resolved bound is 0 (a constant field
 //!   under `pressio:rel`) or no value is finite;
 //! * an optional verify-and-patch guard: the stream is decoded right after encoding and every
-//!   valid value that breaks the bound (compared in f64) is stored exactly in a patch section, which
-//!   turns a backend's "usually within bound" into a promise;
+//!   valid value that breaks the bound (compared in f64) is stored exactly in a patch section,
+//!   which turns a backend's "usually within bound" into a promise;
+//! * integer dtypes: their exact f64 copy goes through the body under the integer bound
+//!   floor(abs), and the decoded values are rounded back (64-bit fields beyond 2^53 are stored
+//!   losslessly);
 //! * the versioned, checksummed container, so that corrupt streams and streams of another plugin,
 //!   version or model are refused before the body sees a byte.
 
@@ -217,8 +220,9 @@ impl FieldStats {
     }
 
     /// The envelope's results under `prefix`, as a plugin's `metrics_results`:
-    /// `<prefix>:nonfinite`, `<prefix>:fill_points`, `<prefix>:mask_bytes` and `<prefix>:patched` (uint64), `<prefix>:lossless` (int32) and
-    /// `<prefix>:abs_bound` (double); typed placeholders before the first compression.
+    /// `<prefix>:nonfinite`, `<prefix>:fill_points`, `<prefix>:mask_bytes` and
+    /// `<prefix>:patched` (uint64), `<prefix>:lossless` (int32) and `<prefix>:abs_bound`
+    /// (double); typed placeholders before the first compression.
     pub fn results(stats: Option<&FieldStats>, prefix: &str) -> Options {
         let key = |k: &str| format!("{prefix}:{k}");
         let mut o = Options::new();
