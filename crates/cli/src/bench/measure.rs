@@ -70,7 +70,13 @@ pub struct Quality {
 pub fn quality(original: &Data, decoded: &Data) -> CliResult<Quality> {
     let a = original.to_f64_vec();
     let b = decoded.to_f64_vec();
-    let fill = FillSpec::default().detect(&a);
+    // detected in the element type: an f32 1e20 land mask is not 1e20 once widened to f64
+    let auto = FillSpec::default();
+    let fill = match original.dtype() {
+        DType::Float => auto.detect(original.as_slice::<f32>()?),
+        DType::Double => auto.detect(original.as_slice::<f64>()?),
+        _ => None,
+    };
     let fill_points = fill
         .as_ref()
         .map_or(0, |m| m.iter().filter(|&&f| f).count());
@@ -373,6 +379,15 @@ mod tests {
         assert_eq!(q.nonfinite_mismatches, 0);
         assert!((q.psnr - (20.0 * 2f64.log10() - 10.0 * (0.25f64 / 3.0).log10())).abs() < 1e-9);
         assert!(quality(&a, &a).unwrap().psnr.is_infinite());
+        // an f32 land mask at 1e20 is left out of the range and must come back exactly
+        let m = Data::from_vec(vec![1.0f32, 1e20, 3.0], &[3]).unwrap();
+        let q = quality(&m, &m).unwrap();
+        assert_eq!(
+            (q.range, q.fill_points, q.nonfinite_mismatches),
+            (2.0, 1, 0)
+        );
+        let n = Data::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).unwrap();
+        assert_eq!(quality(&m, &n).unwrap().nonfinite_mismatches, 1);
         let t = tile(&a, 0.0001).unwrap();
         assert_eq!(t.dims(), &[4 * 7]);
         assert!(tile(&a, 0.000001).is_none());

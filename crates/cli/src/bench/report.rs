@@ -337,8 +337,10 @@ pub fn markdown(rows: &[Row], settings: &Settings, summary: &str) -> String {
     }
     let _ = writeln!(
         s,
-        "- within bound: every finite value satisfies |x - x'| <= rel x (max - min of the finite \
-         input values), and NaN/Inf come back unchanged.\n"
+        "- within bound: every valid value (finite and not a fill point under the default \
+         `pressio:fill_mode=auto`) satisfies |x - x'| <= rel x (max - min of the valid input \
+         values), and NaN/Inf and fill points come back unchanged; PSNR and max error are over \
+         the valid values.\n"
     );
     let _ = writeln!(s, "## Summary\n\n{summary}");
     let _ = writeln!(s, "## Measurements\n");
