@@ -105,20 +105,23 @@ impl FillSpec {
 
     /// True for a finite value that `auto` treats as fill whatever was declared: magnitude at
     /// least 1e30 (GrADS UNDEF -2.56e33, netCDF's default 9.96921e36, FLT_MAX, 1e35...) or
-    /// exactly ±1e20 in the element type (ocean-model land masks). Integer elements are never
-    /// fill points by convention (1e20 would saturate to the type's maximum).
+    /// exactly ±1e20 in the element type or in `float` (ocean-model land masks, also once a
+    /// `float` file has been widened to `double`). Integer elements are never fill points by
+    /// convention (1e20 would saturate to the type's maximum).
     pub fn is_auto_fill<T: Element>(x: T) -> bool {
         let v = x.to_f64();
         T::DTYPE.is_floating()
             && v.is_finite()
             && (v.abs() >= AUTO_MIN_MAGNITUDE
-                || v == T::from_f64(AUTO_LAND_MASK).to_f64()
-                || v == T::from_f64(-AUTO_LAND_MASK).to_f64())
+                || v.abs() == T::from_f64(AUTO_LAND_MASK).to_f64()
+                || v.abs() == f64::from(AUTO_LAND_MASK as f32))
     }
 
     /// The fill points of `values`: `None` when there are none, else one flag per value.
     ///
-    /// Declared values match a point when they are equal after rounding to the element type.
+    /// Declared values match a point when they are equal after rounding to the element type, or,
+    /// for `double` data, after rounding to `float` (a `float` file's fill value survives being
+    /// widened to `double`, but is no longer the decimal value it was declared as).
     /// Non-finite values are never fill points (they are kept exactly anyway). Under `auto`,
     /// the conventions of [`FillSpec::is_auto_fill`] are dropped when they would mark every
     /// finite value: such a field is data on a large scale (energies in erg, say), not a mask.
@@ -126,11 +129,19 @@ impl FillSpec {
         if self.mode == FillMode::None {
             return None;
         }
-        let declared: Vec<f64> = self
+        let mut declared: Vec<f64> = self
             .declared
             .iter()
             .map(|&v| T::from_f64(v).to_f64())
             .collect();
+        if T::DTYPE == crate::dtype::DType::Double {
+            declared.extend(
+                self.declared
+                    .iter()
+                    .map(|&v| f64::from(v as f32))
+                    .filter(|w| w.is_finite()),
+            );
+        }
         let is_declared = |v: f64| declared.contains(&v);
         let mut mask = vec![false; values.len()];
         let mut any = false;
@@ -286,6 +297,12 @@ mod tests {
         let v = [280.0f32, -2.56e33, 281.0, 1e20, f32::NAN, 9.96921e36];
         let m = f.detect(&v).unwrap();
         assert_eq!(m, vec![false, true, false, true, false, true]);
+        // a float land mask widened to double is still found
+        let widened = [290.0f64, f64::from(1e20f32), 291.0];
+        assert_eq!(f.detect(&widened).unwrap(), vec![false, true, false]);
+        let declared = FillSpec::values(&[-999.9]);
+        let w = [f64::from(-999.9f32), -999.9, 1.0];
+        assert_eq!(declared.detect(&w).unwrap(), vec![true, true, false]);
         let ergs = [1e50f64, 3e51, 2e49];
         assert!(f.detect(&ergs).is_none());
         assert!(FillSpec::none().detect(&v).is_none());
