@@ -224,5 +224,16 @@ fn fill_keys_are_declared_and_documented_by_every_compressor() {
             assert!(docs.contains(key), "{id}: {key} is not documented");
         }
         assert!(matches!(opts.value(fill::FILL_MODE), Some(Value::Str(s)) if s == "auto"));
+        // the envelope's results are documented for every plugin (FieldStats::document_missing)
+        for r in [
+            "nonfinite",
+            "fill_points",
+            "mask_bytes",
+            "lossless",
+            "abs_bound",
+        ] {
+            let key = format!("{}:{r}", c.prefix());
+            assert!(docs.contains(&key), "{id}: result {key} is not documented");
+        }
     }
 }

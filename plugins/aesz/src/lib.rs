@@ -330,10 +330,6 @@ static SCHEMA: LazyLock<OptionSchema<Config>> = LazyLock::new(|| {
         .doc(RESULT_MODEL, "result: the model used (empty when none)")
         .doc(RESULT_DEVICE, "result: the device the model ran on")
         .doc(RESULT_NONFINITE, "result: NaN/Inf values (stored exactly)")
-        .doc(
-            RESULT_LOSSLESS,
-            "result: 1 when the lossless fallback was used",
-        )
         .doc(RESULT_ABS, "result: the resolved absolute bound")
 });
 

@@ -274,16 +274,8 @@ static SCHEMA: LazyLock<OptionSchema<Classic>> = LazyLock::new(|| {
             || Value::U32(4),
         )
         .doc(
-            RESULT_NONFINITE,
-            "result: values of the last compression that were NaN or infinite (stored exactly)",
-        )
-        .doc(
             RESULT_PATCHED,
             "result: values of the last compression patched by classic:verify",
-        )
-        .doc(
-            RESULT_LOSSLESS,
-            "result: 1 when the last compression used the lossless fallback",
         )
         .doc(
             RESULT_ABS,

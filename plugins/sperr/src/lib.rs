@@ -284,10 +284,6 @@ static SCHEMA: LazyLock<OptionSchema<Sperr>> = LazyLock::new(|| {
             || Value::from("0.8.5"),
         )
         .doc(
-            RESULT_NONFINITE,
-            "result: values of the last compression that were NaN or infinite (stored exactly)",
-        )
-        .doc(
             RESULT_PATCHED,
             "result: values of the last compression that SPERR put outside the point-wise bound \
              and the guard stored exactly",

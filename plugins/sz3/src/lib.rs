@@ -433,17 +433,9 @@ static SCHEMA: LazyLock<OptionSchema<Sz3>> = LazyLock::new(|| {
             || Value::from("3.3.2"),
         )
         .doc(
-            RESULT_NONFINITE,
-            "result: values of the last compression that were NaN or infinite (stored exactly)",
-        )
-        .doc(
             RESULT_PATCHED,
             "result: values of the last compression that SZ3 put outside the bound and the guard \
              stored exactly",
-        )
-        .doc(
-            RESULT_LOSSLESS,
-            "result: 1 when the last compression used the lossless fallback (resolved bound 0)",
         )
         .doc(
             RESULT_ABS,

@@ -416,10 +416,6 @@ static SCHEMA: LazyLock<OptionSchema<Zfp>> = LazyLock::new(|| {
             || Value::from("1.0.1"),
         )
         .doc(
-            RESULT_NONFINITE,
-            "result: values of the last compression that were NaN or infinite (stored exactly)",
-        )
-        .doc(
             RESULT_PATCHED,
             "result: values of the last compression that zfp put outside the bound and the guard \
              stored exactly (accuracy and reversible modes)",
