@@ -277,18 +277,36 @@ pub fn finite_range<T: Float>(values: &[T]) -> Option<(f64, f64)> {
 pub fn valid_range<T: Float>(values: &[T], fill: &FillSpec) -> Option<(f64, f64)> {
     match fill.detect(values) {
         None => finite_range(values),
-        Some(mask) => {
-            let mut lo = f64::INFINITY;
-            let mut hi = f64::NEG_INFINITY;
-            for (&v, &m) in values.iter().zip(&mask) {
-                if !m && v.is_finite_value() {
-                    let f = v.to_f64();
-                    lo = lo.min(f);
-                    hi = hi.max(f);
-                }
-            }
-            (lo <= hi).then_some((lo, hi))
+        Some(mask) => range_outside(values, &mask),
+    }
+}
+
+/// Minimum and maximum over the finite values not flagged in `skip` (None when there are none).
+fn range_outside<T: Float>(values: &[T], skip: &[bool]) -> Option<(f64, f64)> {
+    let mut lo = f64::INFINITY;
+    let mut hi = f64::NEG_INFINITY;
+    for (&v, &s) in values.iter().zip(skip) {
+        if !s && v.is_finite_value() {
+            let f = v.to_f64();
+            lo = lo.min(f);
+            hi = hi.max(f);
         }
+    }
+    (lo <= hi).then_some((lo, hi))
+}
+
+/// The stream header every field stream carries.
+fn stream_header(p: &EncodeParams<'_>, dtype: DType, dims: &[usize], abs: f64) -> StreamHeader {
+    StreamHeader {
+        plugin_id: p.plugin_id.to_string(),
+        plugin_version: p.version,
+        dtype,
+        dims: dims.to_vec(),
+        bound_mode: p.bound.mode_id(),
+        bound_value: p.bound.value(),
+        abs_bound: abs,
+        model_name: p.model_name.to_string(),
+        model_hash: p.model_hash.to_vec(),
     }
 }
 
@@ -348,19 +366,9 @@ fn compress_typed<T: Float, C: FieldCodec>(
             }
         }
     }
-    let mut lo = f64::INFINITY;
-    let mut hi = f64::NEG_INFINITY;
-    for (&v, &h) in values.iter().zip(&holes) {
-        if !h {
-            let f = v.to_f64();
-            lo = lo.min(f);
-            hi = hi.max(f);
-        }
-    }
-    let mut abs = if lo <= hi {
-        p.bound.absolute(hi - lo)
-    } else {
-        0.0
+    let mut abs = match range_outside(values, &holes) {
+        Some((lo, hi)) => p.bound.absolute(hi - lo),
+        None => 0.0,
     };
     if integer {
         // integers keep an integer bound: a decoded value within floor(abs) of x rounds to an
@@ -400,17 +408,7 @@ fn compress_typed<T: Float, C: FieldCodec>(
         sections.extend(codec.encode(&body_input[..], &dims, abs)?);
     }
 
-    let header = StreamHeader {
-        plugin_id: p.plugin_id.to_string(),
-        plugin_version: p.version,
-        dtype: field.dtype,
-        dims: field.dims.to_vec(),
-        bound_mode: p.bound.mode_id(),
-        bound_value: p.bound.value(),
-        abs_bound: abs,
-        model_name: p.model_name.to_string(),
-        model_hash: p.model_hash.to_vec(),
-    };
+    let header = stream_header(p, field.dtype, field.dims, abs);
     let mut stream = write_stream(&header, &sections);
     if p.verify && !stats.lossless {
         let parsed = ParsedStream::parse(&stream)?;
@@ -508,17 +506,7 @@ fn compress_integer<I: Element, C: FieldCodec>(
             p,
         );
     }
-    let header = StreamHeader {
-        plugin_id: p.plugin_id.to_string(),
-        plugin_version: p.version,
-        dtype: I::DTYPE,
-        dims: input.dims().to_vec(),
-        bound_mode: p.bound.mode_id(),
-        bound_value: p.bound.value(),
-        abs_bound: 0.0,
-        model_name: p.model_name.to_string(),
-        model_hash: p.model_hash.to_vec(),
-    };
+    let header = stream_header(p, I::DTYPE, input.dims(), 0.0);
     let raw = Section::new(
         TAG_RAW_INT,
         lossless::compress(input.bytes(), lossless::DEFAULT_LEVEL)?,
