@@ -14,6 +14,10 @@ command -v pkg-config >/dev/null 2>&1 || need_pkgs+=(pkg-config)
 command -v cc >/dev/null 2>&1 || need_pkgs+=(build-essential)
 command -v valgrind >/dev/null 2>&1 || need_pkgs+=(valgrind)
 command -v python3 >/dev/null 2>&1 || need_pkgs+=(python3 python3-venv)
+# Libraries a host process may load before pressio-ml (the system reference BLAS and LLVM's
+# OpenMP runtime): the host-independence tests preload them and check that streams do not change.
+ls /usr/lib/*/blas/libblas.so.3 /usr/lib/*/libblas.so.3 >/dev/null 2>&1 || need_pkgs+=(libblas3)
+ls /usr/lib/*/libomp.so.5 /usr/lib/llvm-*/lib/libomp.so.5 >/dev/null 2>&1 || need_pkgs+=(libomp5-14)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need_pkgs[*]}"

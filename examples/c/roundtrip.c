@@ -18,30 +18,9 @@
  *
  * Exit status: 0 on success, 1 on a library error, 2 on a usage or input error.
  */
-#include "pressio_ml.h"
+#include "example_args.h"
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static int parse_dtype(const char* name, enum pressio_ml_dtype* out) {
-  static const struct {
-    const char* name;
-    enum pressio_ml_dtype dtype;
-  } table[] = {{"float", pressio_ml_float_dtype},   {"double", pressio_ml_double_dtype},
-               {"int8", pressio_ml_int8_dtype},     {"int16", pressio_ml_int16_dtype},
-               {"int32", pressio_ml_int32_dtype},   {"int64", pressio_ml_int64_dtype},
-               {"uint8", pressio_ml_uint8_dtype},   {"uint16", pressio_ml_uint16_dtype},
-               {"uint32", pressio_ml_uint32_dtype}, {"uint64", pressio_ml_uint64_dtype}};
-  for (size_t i = 0; i < sizeof table / sizeof table[0]; ++i) {
-    if (strcmp(name, table[i].name) == 0) {
-      *out = table[i].dtype;
-      return 1;
-    }
-  }
-  return 0;
-}
 
 /* Element i of a buffer of `dtype`, as a double. */
 static double element(const void* p, enum pressio_ml_dtype dtype, size_t i) {
@@ -58,27 +37,6 @@ static double element(const void* p, enum pressio_ml_dtype dtype, size_t i) {
     case pressio_ml_uint64_dtype: return (double)((const uint64_t*)p)[i];
     default: return ((const uint8_t*)p)[i];
   }
-}
-
-/* Read a whole file into a malloc'd buffer (8-byte aligned, as malloc guarantees). */
-static void* read_file(const char* path, size_t* size) {
-  FILE* f = fopen(path, "rb");
-  if (f == NULL) return NULL;
-  if (fseek(f, 0, SEEK_END) != 0) {
-    fclose(f);
-    return NULL;
-  }
-  long len = ftell(f);
-  rewind(f);
-  void* buf = len > 0 ? malloc((size_t)len) : NULL;
-  if (buf == NULL || fread(buf, 1, (size_t)len, f) != (size_t)len) {
-    free(buf);
-    fclose(f);
-    return NULL;
-  }
-  fclose(f);
-  *size = (size_t)len;
-  return buf;
 }
 
 /* Print the lines of `text` whose key starts with one of the metric prefixes. */
@@ -107,7 +65,7 @@ int main(int argc, char* argv[]) {
   const char* id = argv[1];
   const char* path = argv[2];
   enum pressio_ml_dtype dtype;
-  if (!parse_dtype(argv[3], &dtype)) {
+  if (!example_parse_dtype(argv[3], &dtype)) {
     fprintf(stderr, "unknown dtype %s\n", argv[3]);
     return usage(argv[0]);
   }
@@ -116,21 +74,12 @@ int main(int argc, char* argv[]) {
   size_t dims[16];
   size_t ndims = 0;
   int arg = 4;
-  for (; arg < argc && strchr(argv[arg], '=') == NULL; ++arg) {
-    char* end = NULL;
-    unsigned long long d = strtoull(argv[arg], &end, 10);
-    if (end == argv[arg] || *end != '\0' || d == 0 || ndims == 16) {
-      fprintf(stderr, "invalid dimension %s\n", argv[arg]);
-      return usage(argv[0]);
-    }
-    dims[ndims++] = (size_t)d;
-  }
-  if (ndims == 0) return usage(argv[0]);
+  if (!example_parse_dims(argc, argv, &arg, dims, &ndims)) return usage(argv[0]);
   size_t num_elements = 1;
   for (size_t i = 0; i < ndims; ++i) num_elements *= dims[i];
 
   size_t file_bytes = 0;
-  void* buffer = read_file(path, &file_bytes);
+  void* buffer = example_read_file(path, &file_bytes);
   size_t expected = num_elements * (size_t)pressio_ml_dtype_size(dtype);
   if (buffer == NULL || file_bytes != expected) {
     fprintf(stderr, "%s: expected %zu bytes, read %zu\n", path, expected, file_bytes);
@@ -140,7 +89,6 @@ int main(int argc, char* argv[]) {
 
   int status = 1;
   struct pressio_ml_compressor* compressor = pressio_ml_get_compressor(id);
-  struct pressio_ml_options* options = NULL;
   struct pressio_ml_metrics* metrics = NULL;
   struct pressio_ml_data* input = NULL;
   struct pressio_ml_data* compressed = NULL;
@@ -155,26 +103,9 @@ int main(int argc, char* argv[]) {
   }
 
   /* options: parse each key=value into the declared type of the compressor's template */
-  options = pressio_ml_compressor_get_options(compressor);
-  for (; arg < argc; ++arg) {
-    char* eq = strchr(argv[arg], '=');
-    if (eq == NULL) {
-      fprintf(stderr, "expected key=value, got %s\n", argv[arg]);
-      status = 2;
-      goto done;
-    }
-    *eq = '\0';
-    if (pressio_ml_options_cast_set_string(options, argv[arg], eq + 1) !=
-        pressio_ml_options_key_set) {
-      fprintf(stderr, "option %s=%s: %s\n", argv[arg], eq + 1, pressio_ml_error_msg());
-      status = 2;
-      goto done;
-    }
-  }
-  if (pressio_ml_compressor_set_options(compressor, options) != 0) {
-    fprintf(stderr, "set_options: %s\n", pressio_ml_compressor_error_msg(compressor));
-    goto done;
-  }
+  status = example_set_options(compressor, argc, argv, arg);
+  if (status != 0) goto done;
+  status = 1;
 
   /* metrics: size and error statistics */
   {
@@ -230,7 +161,6 @@ done:
   pressio_ml_data_free(compressed);
   pressio_ml_data_free(input);
   pressio_ml_metrics_free(metrics);
-  pressio_ml_options_free(options);
   pressio_ml_compressor_release(compressor);
   free(buffer);
   return status;

@@ -9,7 +9,8 @@
 //! * [`quantizer`]: SZ3-semantics linear quantizer and dual quantization;
 //! * [`lorenzo`]: Lorenzo predictors for 1 to 4 dimensions;
 //! * [`interp`]: SZ3/QoZ-style multilevel interpolation;
-//! * [`huffman`]: canonical Huffman coding of quantization codes.
+//! * [`huffman`]: canonical Huffman coding of quantization codes;
+//! * [`threads`]: running a codec on `pressio:nthreads` threads.
 
 pub mod bytes;
 pub mod container;
@@ -22,3 +23,4 @@ pub mod lossless;
 pub mod points;
 pub mod quantizer;
 pub mod standin;
+pub mod threads;

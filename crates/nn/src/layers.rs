@@ -6,6 +6,8 @@
 //! [`crate::model::save_weights`] loads back into a freshly built network of the same
 //! configuration.
 
+use crate::inference::tensor_to_f32;
+use crate::portable;
 use crate::tch_error;
 use pressio_ml_core::{PressioError, Result};
 use tch::nn::{Init, Path};
@@ -34,6 +36,7 @@ pub struct Conv {
     weight: Tensor,
     bias: Tensor,
     dims: usize,
+    kernel: i64,
     stride: i64,
     padding: i64,
     transposed: bool,
@@ -90,6 +93,7 @@ impl Conv {
             weight,
             bias,
             dims,
+            kernel: k,
             stride,
             padding: k / 2,
             transposed,
@@ -121,6 +125,32 @@ impl Conv {
             1,
         )
         .map_err(|e| tch_error("convolution", e))
+    }
+
+    /// The same layer for [`portable`] inference (weights copied to host memory).
+    pub fn to_portable(&self) -> Result<portable::Conv> {
+        let size = self.weight.size();
+        let (c_in, c_out) = if self.transposed {
+            (size[0], size[1])
+        } else {
+            (size[1], size[0])
+        };
+        let spec = portable::ConvSpec {
+            dims: self.dims,
+            c_in: c_in as usize,
+            c_out: c_out as usize,
+            kernel: self.kernel as usize,
+            stride: self.stride as usize,
+            padding: self.padding as usize,
+            output_padding: usize::from(self.transposed && self.stride == 2),
+            groups: 1,
+            transposed: self.transposed,
+        };
+        portable::Conv::new(
+            spec,
+            tensor_to_f32(&self.weight)?,
+            Some(tensor_to_f32(&self.bias)?),
+        )
     }
 }
 
@@ -166,6 +196,17 @@ impl Dense {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         x.f_linear(&self.weight, Some(&self.bias))
             .map_err(|e| tch_error("dense layer", e))
+    }
+
+    /// The same layer for [`portable`] inference.
+    pub fn to_portable(&self) -> Result<portable::Dense> {
+        let size = self.weight.size();
+        portable::Dense::new(
+            size[1] as usize,
+            size[0] as usize,
+            &tensor_to_f32(&self.weight)?,
+            tensor_to_f32(&self.bias)?,
+        )
     }
 }
 
@@ -264,6 +305,28 @@ impl Gdn {
         } else {
             x.f_div(&norm).map_err(e)
         }
+    }
+
+    /// The same layer for [`portable`] inference. The reparameterisation (clamp, square,
+    /// pedestal) is applied here in f32 host arithmetic, so the effective parameters are the
+    /// same bits on every host.
+    pub fn to_portable(&self) -> Result<portable::Gdn> {
+        let effective = |t: &Tensor, floor: f64| -> Result<Vec<f32>> {
+            let (floor, pedestal) = (floor.sqrt() as f32, PEDESTAL as f32);
+            Ok(tensor_to_f32(t)?
+                .into_iter()
+                .map(|v| {
+                    let v = if v < floor { floor } else { v };
+                    v * v - pedestal
+                })
+                .collect())
+        };
+        portable::Gdn::new(
+            self.channels as usize,
+            self.inverse,
+            effective(&self.beta, BETA_MIN + PEDESTAL)?,
+            effective(&self.gamma, PEDESTAL)?,
+        )
     }
 }
 

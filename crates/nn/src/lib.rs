@@ -7,7 +7,10 @@
 //!   of the weights), found by name in the model directories or by path;
 //! * [`mod@inference`]: deterministic inference (global lock, fixed intra-op threads, deterministic
 //!   algorithms, fixed batches and order) and a prediction checksum;
-//! * [`layers`]: 2-D/3-D convolutions, dense layers and GDN/iGDN.
+//! * [`layers`]: 2-D/3-D convolutions, dense layers and GDN/iGDN (libtorch, for training and
+//!   for outputs that are stored rather than recomputed);
+//! * [`portable`]: a pure-Rust forward pass with a fixed order of operations, for every
+//!   prediction a decoder must reproduce bit for bit on any host.
 //!
 //! # Building
 //!
@@ -23,6 +26,7 @@ pub mod device;
 pub mod inference;
 pub mod layers;
 pub mod model;
+pub mod portable;
 
 pub use device::{DeviceKind, DeviceSpec};
 pub use inference::{inference, prediction_checksum, run_batched, training, INFERENCE_THREADS};

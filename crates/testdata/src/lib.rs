@@ -5,6 +5,7 @@
 //! File names encode the C-order shape (`ncep06_T_17x64x128.f32`: the last extent varies
 //! fastest), so dims are the reversed shape (`[128, 64, 17]`).
 
+pub mod foreign_libs;
 pub mod fuzz;
 pub mod isolate;
 pub mod plugin_suite;

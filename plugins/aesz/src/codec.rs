@@ -14,9 +14,10 @@
 //! # Stream sections
 //!
 //! * `AEHD`: body version, geometry, quantization radius, and when any block uses the
-//!   autoencoder: normalisation range, latent bound, latent size, inference batch size, the
-//!   device kind and libtorch version that computed the predictions, and a checksum of all AE
-//!   predictions; then element counts and payload lengths.
+//!   autoencoder: normalisation range, latent bound, latent size, the id of the portable
+//!   engine that computed the predictions (version 1 streams: inference batch size, device kind
+//!   and libtorch version), and a checksum of all AE predictions; then element counts and
+//!   payload lengths.
 //! * `AEPL`: zstd of Huffman(quantization codes) | unpredictable values | one predictor byte per
 //!   block | block means (exact, for mean blocks).
 //! * `AELT` (AE blocks only): zstd of Huffman(latent codes) | unpredictable latents (f32).
@@ -32,6 +33,7 @@ use pressio_ml_codec::quantizer::{
 use pressio_ml_codec::{huffman, lossless};
 use pressio_ml_core::{PressioError, Result};
 use pressio_ml_nn::inference::{inference, libtorch_version, prediction_checksum, run_batched};
+use pressio_ml_nn::portable;
 use pressio_ml_nn::DeviceKind;
 use rayon::prelude::*;
 
@@ -42,8 +44,11 @@ pub const TAG_PAYLOAD: Tag = Tag(*b"AEPL");
 /// Latent codes of AE blocks.
 pub const TAG_LATENT: Tag = Tag(*b"AELT");
 
-/// Body layout version.
-pub const BODY_VERSION: u8 = 1;
+/// Body layout version written: 2 (predictions by the portable engine). Version 1 streams
+/// (predictions by libtorch) are still read.
+pub const BODY_VERSION: u8 = 2;
+/// Oldest body layout version read.
+pub const MIN_BODY_VERSION: u8 = 1;
 /// Quantization radius (codes in `[0, 65536)`, SZ2.1's default bin count).
 pub const RADIUS: u32 = DEFAULT_RADIUS;
 /// Block length used for 1-D data (Lorenzo / mean only).
@@ -276,16 +281,30 @@ pub struct AeHead {
     pub latent_factor: f64,
     /// Latent size.
     pub latent: usize,
-    /// Inference batch size.
-    pub batch: usize,
-    /// Device kind that computed the predictions.
-    pub device: DeviceKind,
-    /// libtorch version that computed them.
-    pub libtorch: String,
+    /// What computed the predictions.
+    pub engine: Engine,
     /// Checksum of all AE predictions.
     pub checksum: u64,
     /// Number of AE blocks.
     pub blocks: usize,
+}
+
+/// What computed a stream's autoencoder predictions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Engine {
+    /// pressio-ml-nn's portable forward pass with this [`portable::ENGINE_ID`] (body version
+    /// 2): the same bits on every host, so any machine decodes the stream.
+    Portable(u8),
+    /// libtorch (body version 1 streams): only the same device kind and libtorch build
+    /// reproduce the predictions.
+    Libtorch {
+        /// Inference batch size.
+        batch: usize,
+        /// Device kind that computed the predictions.
+        device: DeviceKind,
+        /// libtorch version that computed them.
+        version: String,
+    },
 }
 
 /// The parsed `AEHD` section.
@@ -338,9 +357,18 @@ impl Head {
                 }
                 w.put_f64(a.latent_factor);
                 w.put_u32(a.latent as u32);
-                w.put_u32(a.batch as u32);
-                w.put_u8(a.device.code());
-                w.put_str(&a.libtorch);
+                match &a.engine {
+                    Engine::Portable(id) => w.put_u8(*id),
+                    Engine::Libtorch {
+                        batch,
+                        device,
+                        version,
+                    } => {
+                        w.put_u32(*batch as u32);
+                        w.put_u8(device.code());
+                        w.put_str(version);
+                    }
+                }
                 w.put_u64(a.checksum);
                 w.put_varint(a.blocks as u64);
             }
@@ -357,9 +385,10 @@ impl Head {
     pub fn read(stream: &ParsedStream<'_>, n: usize) -> Result<Head> {
         let mut r = ByteReader::new(stream.section(TAG_HEAD)?, "aesz header");
         let version = r.u8()?;
-        if version != BODY_VERSION {
+        if !(MIN_BODY_VERSION..=BODY_VERSION).contains(&version) {
             return Err(PressioError::StreamMismatch(format!(
-                "aesz body version {version}, this build reads {BODY_VERSION}"
+                "aesz body version {version}, this build reads {MIN_BODY_VERSION} to \
+                 {BODY_VERSION}"
             )));
         }
         let k = r.u8()? as usize;
@@ -401,17 +430,28 @@ impl Head {
                 };
                 let latent_factor = r.f64()?;
                 let latent = r.u32()? as usize;
-                let batch = r.u32()? as usize;
-                let dk = r.u8()?;
-                let device = DeviceKind::from_code(dk)
-                    .ok_or_else(|| PressioError::corrupt(format!("aesz: device kind {dk}")))?;
-                let libtorch = r.str()?.to_string();
+                let engine = if version == 1 {
+                    let batch = r.u32()? as usize;
+                    let dk = r.u8()?;
+                    let device = DeviceKind::from_code(dk)
+                        .ok_or_else(|| PressioError::corrupt(format!("aesz: device kind {dk}")))?;
+                    let version = r.str()?.to_string();
+                    if batch == 0 {
+                        return Err(PressioError::corrupt("aesz: inference batch 0"));
+                    }
+                    Engine::Libtorch {
+                        batch,
+                        device,
+                        version,
+                    }
+                } else {
+                    Engine::Portable(r.u8()?)
+                };
                 let checksum = r.u64()?;
                 let blocks = r.varint_usize(n)?;
                 if !(latent_factor.is_finite() && latent_factor > 0.0)
                     || latent == 0
                     || latent > 4096
-                    || batch == 0
                     || blocks == 0
                 {
                     return Err(PressioError::corrupt("aesz: bad autoencoder header"));
@@ -420,9 +460,7 @@ impl Head {
                     norm,
                     latent_factor,
                     latent,
-                    batch,
-                    device,
-                    libtorch,
+                    engine,
                     checksum,
                     blocks,
                 })
@@ -538,8 +576,20 @@ fn gather_blocks<T: Float>(g: &Geometry, values: &[T], list: &[usize], aff: &[Af
     out
 }
 
-/// Run the decoder on latents (back to back) in fixed batches, in order.
-fn predict(model: &LoadedModel, latents: &[f32], latent: usize, batch: usize) -> Result<Vec<f32>> {
+/// Run the decoder on latents (back to back) with the portable engine: the predictions every
+/// decoder reproduces bit for bit, on any host and at any thread count.
+fn predict(model: &LoadedModel, latents: &[f32], parallel: bool) -> Result<Vec<f32>> {
+    model.decoder.forward(latents, parallel)
+}
+
+/// Run the decoder with libtorch, in fixed batches, in order: how body version 1 streams
+/// computed their predictions.
+fn predict_libtorch(
+    model: &LoadedModel,
+    latents: &[f32],
+    latent: usize,
+    batch: usize,
+) -> Result<Vec<f32>> {
     inference(|| {
         run_batched(latents, &[latent as i64], batch, model.device, |z| {
             model.net.decode(z)
@@ -867,7 +917,7 @@ fn encode_typed<T: Float + LorenzoValue>(
                 latent_recon.push(r);
             }
         }
-        first_pass = predict(model, &latent_recon, latent, s.batch)?;
+        first_pass = predict(model, &latent_recon, s.parallel)?;
         if first_pass.len() != cand_list.len() * bpv {
             return Err(PressioError::Internal("decoder output size".into()));
         }
@@ -900,10 +950,10 @@ fn encode_typed<T: Float + LorenzoValue>(
         s.selection,
         s.parallel,
     )?;
-    drop(first_pass);
 
-    // Pass 2: the final predictions of the AE blocks, computed exactly as the decoder will:
-    // only the AE blocks' quantized latents, in block order, in batches of `batch`.
+    // Pass 2: the AE blocks' latents and predictions, in block order. The portable engine
+    // computes every block independently, so the first pass's predictions are exactly the
+    // ones the decoder will compute from the stored latents.
     let mut ae_list: Vec<usize> = (0..nblocks)
         .filter(|&b| sel.choices[b] == Choice::Ae)
         .collect();
@@ -923,6 +973,7 @@ fn encode_typed<T: Float + LorenzoValue>(
             let c = &latent_codes[j * latent..(j + 1) * latent];
             z.extend_from_slice(r);
             codes.extend_from_slice(c);
+            ae_pred.extend_from_slice(&first_pass[j * bpv..(j + 1) * bpv]);
             unpred.extend(c.iter().zip(r).filter(|(c, _)| **c == 0).map(|(_, r)| *r));
             ae_aff.push(a);
             if norm == AeNorm::Block {
@@ -930,7 +981,6 @@ fn encode_typed<T: Float + LorenzoValue>(
                 stored_aff.push(a.h as f32);
             }
         }
-        ae_pred = predict(model, &z, latent, s.batch)?;
         let mut lp = Vec::new();
         huffman::encode(&codes, s.parallel, &mut lp)?;
         lp.extend_from_slice(&values_to_le_bytes(&unpred));
@@ -942,9 +992,7 @@ fn encode_typed<T: Float + LorenzoValue>(
             norm,
             latent_factor: s.latent_factor,
             latent,
-            batch: s.batch,
-            device: model.device_kind(),
-            libtorch: libtorch_version(),
+            engine: Engine::Portable(portable::ENGINE_ID),
             checksum: prediction_checksum(&ae_pred),
             blocks: ae_list.len(),
         });
@@ -961,7 +1009,7 @@ fn encode_typed<T: Float + LorenzoValue>(
     )?;
     // Also code the field without the autoencoder and keep the smaller stream, so that small
     // fields or fields the model does not suit never pay for latents.
-    if let Some((sec, _, _)) = &lat_section {
+    if let Some((sec, latent_len, n_lat_unpred)) = &lat_section {
         let plain = code_body(
             &g,
             values,
@@ -972,7 +1020,32 @@ fn encode_typed<T: Float + LorenzoValue>(
             &[],
             s.parallel,
         )?;
-        if plain.zipped.len() <= body.zipped.len() + sec.data.len() {
+        // whole streams: payloads, the latent section and its 12-byte frame, and the header
+        // (whose autoencoder part only the AE stream has)
+        let head_len =
+            |ae: Option<AeHead>, b: &Body, (latent_len, n_lat_unpred): (usize, usize)| {
+                Head {
+                    version: BODY_VERSION,
+                    k: g.k,
+                    block: g.block[..g.kb].to_vec(),
+                    radius: RADIUS,
+                    ae,
+                    n_mean: b.n_mean,
+                    n_unpred: b.n_unpred,
+                    payload_len: b.payload_len,
+                    n_lat_unpred,
+                    latent_len,
+                }
+                .to_bytes()
+                .len()
+            };
+        let (sec, latent_len, n_lat_unpred) = (sec, *latent_len, *n_lat_unpred);
+        let with_ae = head_len(ae_head.clone(), &body, (latent_len, n_lat_unpred))
+            + body.zipped.len()
+            + sec.data.len()
+            + 12;
+        let without = head_len(None, &plain, (0, 0)) + plain.zipped.len();
+        if without <= with_ae {
             body = plain;
             lat_section = None;
             ae_head = None;
@@ -1010,23 +1083,66 @@ fn encode_typed<T: Float + LorenzoValue>(
     Ok(sections)
 }
 
-/// Refuse a stream whose AE predictions this model cannot reproduce bit for bit.
-fn check_device(a: &AeHead, model: &LoadedModel) -> Result<()> {
-    let ours = model.device_kind();
-    if a.device != ours {
+/// Compute a stream's AE predictions the way it was made, refusing where this build or host
+/// cannot reproduce them bit for bit.
+fn stream_predictions(
+    a: &AeHead,
+    model: &LoadedModel,
+    z: &[f32],
+    parallel: bool,
+) -> Result<Vec<f32>> {
+    let (pred, made_by, here) = match &a.engine {
+        Engine::Portable(id) => {
+            if *id != portable::ENGINE_ID {
+                return Err(PressioError::StreamMismatch(format!(
+                    "the autoencoder predictions of this stream were computed by portable \
+                     engine {id}, this build has engine {}; decompress with the pressio-ml \
+                     release that wrote it",
+                    portable::ENGINE_ID
+                )));
+            }
+            (
+                predict(model, z, parallel)?,
+                format!("portable engine {id}"),
+                format!("portable engine {}", portable::ENGINE_ID),
+            )
+        }
+        Engine::Libtorch {
+            batch,
+            device,
+            version,
+        } => {
+            let ours = model.device_kind();
+            if *device != ours {
+                return Err(PressioError::StreamMismatch(format!(
+                    "the autoencoder predictions of this (body version 1) stream were computed \
+                     by libtorch {version} on {}, but this decoder runs model `{}` on {}; such \
+                     predictions are only bit-reproducible on the same kind of device: \
+                     decompress with aesz:device={}",
+                    device.name(),
+                    model.name,
+                    ours.name(),
+                    device.name()
+                )));
+            }
+            (
+                predict_libtorch(model, z, a.latent, *batch)?,
+                format!("libtorch {version} on {}", device.name()),
+                format!("libtorch {} on {}", libtorch_version(), ours.name()),
+            )
+        }
+    };
+    let sum = prediction_checksum(&pred);
+    if sum != a.checksum {
         return Err(PressioError::StreamMismatch(format!(
-            "the autoencoder predictions of this stream were computed on {} (libtorch {}), but \
-             this decoder runs model `{}` on {} (libtorch {}); predictions are only \
-             bit-reproducible on the same kind of device: decompress with aesz:device={}",
-            a.device.name(),
-            a.libtorch,
-            model.name,
-            ours.name(),
-            libtorch_version(),
-            a.device.name()
+            "the autoencoder predictions of model `{}` by {here} differ from the ones this \
+             stream was compressed with by {made_by}: checksum {sum:016x}, stream {:016x}; \
+             the stream is corrupt, or (for a version 1 stream) was made where libtorch \
+             computes other bits (another libtorch build, CPU kernels or BLAS)",
+            model.name, a.checksum
         )));
     }
-    Ok(())
+    Ok(pred)
 }
 
 fn decode_typed<T: Float + LorenzoValue>(
@@ -1055,7 +1171,6 @@ fn decode_typed<T: Float + LorenzoValue>(
             PressioError::Model("this stream uses the autoencoder but no model is loaded".into())
         })?;
         check_model_matches(model, &g, a.latent)?;
-        check_device(a, model)?;
         if a.blocks > nblocks {
             return Err(PressioError::corrupt("aesz: more AE blocks than blocks"));
         }
@@ -1106,24 +1221,9 @@ fn decode_typed<T: Float + LorenzoValue>(
             }
         }
         deq.finish()?;
-        ae_pred = predict(model, &z, a.latent, a.batch)?;
+        ae_pred = stream_predictions(a, model, &z, codec.settings.parallel)?;
         if ae_pred.len() != a.blocks * bpv {
             return Err(PressioError::Internal("decoder output size".into()));
-        }
-        let sum = prediction_checksum(&ae_pred);
-        if sum != a.checksum {
-            return Err(PressioError::StreamMismatch(format!(
-                "the autoencoder predictions of model `{}` on {} (libtorch {}) differ from the \
-                 ones this stream was compressed with on {} (libtorch {}): checksum {sum:016x}, \
-                 stream {:016x}; the stream can only be decoded where its predictions are \
-                 reproduced bit for bit (same device kind, libtorch build and CPU/GPU kernels)",
-                model.name,
-                model.device_kind().name(),
-                libtorch_version(),
-                a.device.name(),
-                a.libtorch,
-                a.checksum
-            )));
         }
     }
 

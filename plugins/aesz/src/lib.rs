@@ -25,8 +25,8 @@
 //!    information (latents for AE blocks, the mean for mean blocks), so that an autoencoder
 //!    prediction only a little better than Lorenzo does not pay for its latents. Ties go to
 //!    Lorenzo, then to the mean.
-//! 5. The AE predictions of the chosen blocks are recomputed from their quantized latents in
-//!    fixed batches in block order (exactly what the decompressor does), then every point is
+//! 5. The AE predictions of the chosen blocks (computed from their quantized latents by the
+//!    portable decoder, exactly what the decompressor computes), then every point is
 //!    quantized against its prediction in traversal order; Lorenzo reads reconstructed
 //!    neighbours, across block borders. Codes go through Huffman and zstd; latents of AE blocks
 //!    only through their own Huffman and zstd. The field is also coded with every AE block
@@ -35,13 +35,16 @@
 //!
 //! # Determinism
 //!
-//! Network inference runs under `pressio-ml-nn`'s deterministic-inference lock (fixed intra-op
-//! threads, deterministic algorithms, fixed batches and order), so results never depend on
-//! `pressio:nthreads`. The stream records the device kind (cpu/cuda), the libtorch version, and
-//! a checksum of all AE predictions; a decompressor on another device kind refuses at once, and
-//! one whose predictions differ (another libtorch build or CPU/GPU kernels) refuses after
-//! recomputing them, instead of producing garbage. `aesz:device=auto` decompresses on the
-//! device kind recorded in the stream.
+//! The encoder network runs on libtorch (CPU or CUDA, `aesz:device`): its output, the quantized
+//! latents, is stored in the stream, so it need not be reproducible. Every prediction the
+//! decoder recomputes comes from `pressio_ml_nn::portable`, a pure-Rust forward pass with a
+//! fixed order of operations, no BLAS, no FMA and no platform libm: the same bits in any
+//! process (the CLI, a C program, LibPressio with its own BLAS and OpenMP loaded), at any
+//! `pressio:nthreads`, on any x86-64 or aarch64, so a stream compressed with the encoder on a
+//! GPU decodes on a CPU-only laptop. The stream records the engine id and a checksum of all AE
+//! predictions; a decoder refuses a stream it would not reproduce. Body version 1 streams
+//! (libtorch predictions, earlier releases) still decode where they were made: on the device
+//! kind they record, with the same libtorch build and libraries.
 //!
 //! # Normalisation
 //!
@@ -77,7 +80,7 @@ pub mod model;
 pub mod train;
 pub mod train_cli;
 
-use codec::{AeszCodec, BodyStats, Head, SelectionRule, Settings, BLOCK_1D, TAG_HEAD};
+use codec::{AeszCodec, BodyStats, Engine, Head, SelectionRule, Settings, BLOCK_1D, TAG_HEAD};
 use model::LoadedModel;
 use pressio_ml_codec::container::ParsedStream;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
@@ -223,9 +226,11 @@ static SCHEMA: LazyLock<OptionSchema<Config>> = LazyLock::new(|| {
         .key(
             K::new(
                 KEY_DEVICE,
-                "where the network runs: auto (compression: the first CUDA device if any, else the \
-                 CPU; decompression: the device kind recorded in the stream), cpu, cuda or cuda:N. \
-                 Asking for CUDA where it is unavailable is an error.",
+                "where the encoder network runs: auto (the first CUDA device if any, else the \
+                 CPU), cpu, cuda or cuda:N. The decoder's predictions always run on the CPU's \
+                 portable engine, so a stream compressed on any device decompresses anywhere \
+                 (body version 1 streams of earlier releases: auto decompresses on the device \
+                 kind they record). Asking for CUDA where it is unavailable is an error.",
                 |c| Some(c.device.name()),
                 |c, d: String| {
                     c.device = DeviceSpec::parse(KEY_DEVICE, &d)?;
@@ -258,7 +263,9 @@ static SCHEMA: LazyLock<OptionSchema<Config>> = LazyLock::new(|| {
         .key(
             K::field(
                 KEY_BATCH,
-                "inference batch size (recorded in the stream; the decoder uses the stream's)",
+                "encoder inference batch size on libtorch (does not change the stream: the latents \
+                 of every block are quantized the same whatever the batch size; body version 1 \
+                 streams record their decoder batch size and are decoded with it)",
                 |c| c.batch,
                 |c, b| c.batch = b,
             )
@@ -347,19 +354,6 @@ impl Aesz {
             .as_ref()
             .ok_or_else(|| PressioError::Internal("model cache".into()))
     }
-
-    /// Run `f` on a rayon pool of `pressio:nthreads` threads (directly when 1).
-    fn with_threads<R: Send>(nthreads: u32, f: impl FnOnce(bool) -> Result<R> + Send) -> Result<R> {
-        let n = nthreads as usize;
-        if n <= 1 {
-            return f(false);
-        }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| PressioError::backend(ID, format!("cannot start {n} threads: {e}")))?;
-        pool.install(|| f(true))
-    }
 }
 
 fn default_block(k: usize) -> Vec<usize> {
@@ -414,9 +408,10 @@ impl CompressorPlugin for Aesz {
              blocks are normalised as the model was trained: by the field's own min/max, the \
              training data's, or per block (mean and largest deviation stored per AE block); a 2-D model on 3-D data predicts 32x32x1 blocks; more than 3 dims \
              are coded as a stack of 3-D volumes; 1-D data uses Lorenzo/mean blocks of 256 only. The AE predictions are recomputed on the decoder from the \
-             quantized latents in the same fixed batches; the stream records the device kind, \
-             libtorch version and a checksum of the predictions, and a decoder that would not \
-             reproduce them bit for bit refuses. float, double and integers (as exact doubles under the integer bound floor(abs)), 1-D to n-D. Default bound: \
+             quantized latents by a portable pure-Rust forward pass (fixed operation order, no \
+             BLAS, FMA or libm), identical on every host, thread count and device the encoder \
+             ran on; the stream records the engine id and a checksum of the predictions, and a \
+             decoder that would not reproduce them bit for bit refuses. float, double and integers (as exact doubles under the integer bound floor(abs)), 1-D to n-D. Default bound: \
              pressio:rel = 1e-3.",
         );
         field::FieldStats::document_missing(&mut d, ID);
@@ -482,18 +477,19 @@ impl CompressorPlugin for Aesz {
         let device = model.map_or(String::new(), |m| {
             pressio_ml_nn::device::device_name(m.device)
         });
-        let (out, field_stats, body) = Self::with_threads(cfg.threads.nthreads(), |parallel| {
-            let mut codec = AeszCodec {
-                settings: Settings {
-                    parallel,
-                    ..settings
-                },
-                model,
-                stats: BodyStats::default(),
-            };
-            let (out, st) = field::compress_field(&mut codec, input, &params)?;
-            Ok((out, st, codec.stats))
-        })?;
+        let (out, field_stats, body) =
+            pressio_ml_codec::threads::with_threads(ID, cfg.threads.nthreads(), |parallel| {
+                let mut codec = AeszCodec {
+                    settings: Settings {
+                        parallel,
+                        ..settings
+                    },
+                    model,
+                    stats: BodyStats::default(),
+                };
+                let (out, st) = field::compress_field(&mut codec, input, &params)?;
+                Ok((out, st, codec.stats))
+            })?;
         self.last = Some(LastRun {
             field: field_stats,
             body,
@@ -528,25 +524,31 @@ impl CompressorPlugin for Aesz {
                 } else {
                     cfg.model.clone()
                 };
-                let device = match cfg.device {
-                    DeviceSpec::Auto => match a.device {
-                        DeviceKind::Cpu => DeviceSpec::Cpu,
-                        DeviceKind::Cuda => DeviceSpec::Cuda(None),
-                    },
-                    d => d,
+                // Portable predictions need only the weights (any device holds them); a body
+                // version 1 stream must run on the device kind it records.
+                let legacy = match &a.engine {
+                    Engine::Libtorch {
+                        device, version, ..
+                    } => Some((*device, version.clone())),
+                    Engine::Portable(_) => None,
                 };
-                let auto_cuda = cfg.device == DeviceSpec::Auto && a.device == DeviceKind::Cuda;
-                let m = match self.model(&spec, device) {
-                    Ok(m) => m,
-                    Err(PressioError::Unsupported(why)) if auto_cuda => {
+                let device = match (cfg.device, &legacy) {
+                    (DeviceSpec::Auto, Some((DeviceKind::Cpu, _))) => DeviceSpec::Cpu,
+                    (DeviceSpec::Auto, Some((DeviceKind::Cuda, _))) => DeviceSpec::Cuda(None),
+                    (d, _) => d,
+                };
+                let m = match (self.model(&spec, device), legacy) {
+                    (Ok(m), _) => m,
+                    (Err(PressioError::Unsupported(why)), Some((DeviceKind::Cuda, version)))
+                        if cfg.device == DeviceSpec::Auto =>
+                    {
                         return Err(PressioError::StreamMismatch(format!(
-                            "the autoencoder predictions of this stream were computed on cuda \
-                             (libtorch {}) and are only bit-reproducible there, but CUDA is not \
-                             usable here: {why}",
-                            a.libtorch
+                            "the autoencoder predictions of this (body version 1) stream were \
+                             computed on cuda (libtorch {version}) and are only \
+                             bit-reproducible there, but CUDA is not usable here: {why}"
                         )))
                     }
-                    Err(e) => return Err(e),
+                    (Err(e), _) => return Err(e),
                 };
                 if m.hash[..] != header.model_hash[..] {
                     return Err(PressioError::StreamMismatch(format!(
@@ -568,7 +570,7 @@ impl CompressorPlugin for Aesz {
             version: VERSION,
             model_hash: hash.as_deref(),
         };
-        Self::with_threads(cfg.threads.nthreads(), |parallel| {
+        pressio_ml_codec::threads::with_threads(ID, cfg.threads.nthreads(), |parallel| {
             let mut codec = AeszCodec {
                 settings: Settings {
                     k: 1,

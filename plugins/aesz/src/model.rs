@@ -12,6 +12,7 @@
 use pressio_ml_core::{PressioError, Result};
 use pressio_ml_nn::layers::{Conv, Dense, Gdn};
 use pressio_ml_nn::model::{ModelFiles, Normalization};
+use pressio_ml_nn::portable::{self, Act, Layer};
 use pressio_ml_nn::{tch_error, DeviceKind};
 use serde::{Deserialize, Serialize};
 use tch::nn::{Path, VarStore};
@@ -160,6 +161,38 @@ impl Swae {
         self.enc_fc.forward(&h)
     }
 
+    /// The decoder as a [`portable::Network`]: latents (`latent` values per sample) to blocks
+    /// (`block_volume` values per sample, C order), the same bits on every host.
+    pub fn portable_decoder(&self) -> Result<portable::Network> {
+        let c = &self.config;
+        let spatial = |ext: &[i64]| -> [usize; 3] {
+            let mut s = [1usize; 3];
+            for (d, e) in s.iter_mut().skip(3 - ext.len()).zip(ext) {
+                *d = *e as usize;
+            }
+            s
+        };
+        let mut layers = vec![
+            Layer::Dense(self.dec_fc.to_portable()?),
+            Layer::Reshape {
+                channels: *c.channels.last().unwrap_or(&1),
+                shape: spatial(&c.bottleneck()),
+            },
+        ];
+        for (a, b, g) in &self.dec {
+            layers.push(Layer::Conv(a.to_portable()?));
+            layers.push(Layer::Conv(b.to_portable()?));
+            layers.push(Layer::Gdn(g.to_portable()?));
+        }
+        layers.push(Layer::Conv(self.out.to_portable()?));
+        layers.push(Layer::Act(Act::Tanh));
+        Ok(portable::Network {
+            in_channels: c.latent,
+            in_shape: [1, 1, 1],
+            layers,
+        })
+    }
+
     /// Latents `[n, latent]` to blocks `[n, 1, spatial...]` in [-1, 1].
     pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
         let n = z.size().first().copied().unwrap_or(0);
@@ -191,6 +224,8 @@ pub struct LoadedModel {
     pub normalization: Normalization,
     /// The network.
     pub net: Swae,
+    /// Its decoder for [`portable`] inference: every prediction a stream depends on.
+    pub decoder: portable::Network,
     /// Where it runs.
     pub device: Device,
     /// What `aesz:model` held when it was loaded (for caching).
@@ -242,11 +277,13 @@ impl LoadedModel {
         let vs = VarStore::new(device);
         let net = Swae::new(&vs.root(), &config)?;
         pressio_ml_nn::model::load_weights(&vs, &files.weights, &what)?;
+        let decoder = net.portable_decoder()?;
         Ok(LoadedModel {
             name: m.name.clone(),
             hash: files.hash,
             normalization,
             net,
+            decoder,
             device,
             spec: spec.to_string(),
             _vs: vs,
@@ -294,6 +331,38 @@ mod tests {
             assert_eq!(z.size(), vec![5, cfg.latent as i64]);
             let y = net.decode(&z).unwrap();
             assert_eq!(y.size(), shape);
+        }
+    }
+
+    #[test]
+    fn portable_decoder_follows_the_libtorch_decoder() {
+        for cfg in [
+            SwaeConfig {
+                dims: 2,
+                block: vec![16, 16],
+                latent: 6,
+                channels: vec![4, 8],
+            },
+            SwaeConfig {
+                dims: 3,
+                block: vec![8, 8, 8],
+                latent: 5,
+                channels: vec![3, 4, 6],
+            },
+        ] {
+            let vs = VarStore::new(Device::Cpu);
+            let net = Swae::new(&vs.root(), &cfg).unwrap();
+            let z = Tensor::randn([3, cfg.latent as i64], (Kind::Float, Device::Cpu));
+            let torch = pressio_ml_nn::inference::tensor_to_f32(&net.decode(&z).unwrap()).unwrap();
+            let zv = pressio_ml_nn::inference::tensor_to_f32(&z).unwrap();
+            let ours = net.portable_decoder().unwrap().forward(&zv, false).unwrap();
+            assert_eq!(ours.len(), torch.len());
+            let worst = ours
+                .iter()
+                .zip(&torch)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-5, "{cfg:?}: {worst}");
         }
     }
 

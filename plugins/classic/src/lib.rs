@@ -283,21 +283,6 @@ static SCHEMA: LazyLock<OptionSchema<Classic>> = LazyLock::new(|| {
         )
 });
 
-impl Classic {
-    /// Run `f` on a rayon pool of `pressio:nthreads` threads (directly when 1).
-    fn with_threads<R: Send>(&self, f: impl FnOnce(bool) -> Result<R> + Send) -> Result<R> {
-        let n = self.threads.nthreads() as usize;
-        if n <= 1 {
-            return f(false);
-        }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| PressioError::backend(ID, format!("cannot start {n} threads: {e}")))?;
-        pool.install(|| f(true))
-    }
-}
-
 impl CompressorPlugin for Classic {
     fn id(&self) -> &str {
         ID
@@ -357,7 +342,7 @@ impl CompressorPlugin for Classic {
         };
         let settings = &self.settings;
         let mut scratch = std::mem::take(&mut self.scratch.0);
-        let r = self.with_threads(|parallel| {
+        let r = pressio_ml_codec::threads::with_threads(ID, self.threads.nthreads(), |parallel| {
             let mut codec = ClassicCodec {
                 settings,
                 parallel,
@@ -379,7 +364,7 @@ impl CompressorPlugin for Classic {
         };
         let settings = &self.settings;
         let mut scratch = std::mem::take(&mut self.scratch.0);
-        let r = self.with_threads(|parallel| {
+        let r = pressio_ml_codec::threads::with_threads(ID, self.threads.nthreads(), |parallel| {
             let mut codec = ClassicCodec {
                 settings,
                 parallel,

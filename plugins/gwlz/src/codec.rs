@@ -11,7 +11,7 @@
 //! * `EXCT`: (strict mode) points stored exactly because no candidate value was within the
 //!   bound (the inner compressor broke its bound there).
 
-use crate::enhancer::{self, stored_params, Folded, TrainInfo, TrainSettings, INFERENCE_BATCH};
+use crate::enhancer::{self, stored_params, Folded, TrainInfo, TrainSettings};
 use crate::features::{GroupInputs, Layout, PATCH_LEN};
 use crate::grouping::{self, Grouping, NO_GROUP};
 use crate::plan::{plan, Plan, MIN_GROUP_POINTS};
@@ -38,15 +38,16 @@ pub const TAG_WEIGHTS: Tag = Tag(*b"WGTS");
 pub const TAG_REJECTED: Tag = Tag(*b"REJC");
 /// Points stored exactly.
 pub const TAG_EXACT: Tag = Tag(*b"EXCT");
-/// Layout version of the `GWLZ` section.
-const LAYOUT: u8 = 1;
+/// Layout version of the `GWLZ` section: 2 since enhancer predictions come from the portable
+/// engine (layout 1 streams were predicted by libtorch, whose bits depend on the host).
+const LAYOUT: u8 = 2;
 /// Most groups a stream may declare.
 pub const MAX_GROUPS: usize = 1024;
 /// Most hidden channels a stream may declare.
 pub const MAX_CHANNELS: usize = 64;
-/// Points whose neighbourhoods are built at once during inference (a multiple of the
-/// inference batch, so chunking never changes the batches).
-const CHUNK: usize = 32 * INFERENCE_BATCH;
+/// Points whose neighbourhoods are built at once during inference (bounds memory; results do
+/// not depend on it).
+const CHUNK: usize = 1 << 17;
 
 /// Everything the user controls.
 #[derive(Debug, Clone)]
@@ -148,6 +149,14 @@ impl Meta {
     fn read(bytes: &[u8]) -> Result<Meta> {
         let mut r = ByteReader::new(bytes, "gwlz metadata");
         let layout = r.u8()?;
+        if layout == 1 {
+            return Err(PressioError::StreamMismatch(
+                "gwlz metadata layout 1: the stream's enhancer predictions were computed by \
+                 libtorch, which this build no longer uses for them (it would not reproduce \
+                 them bit for bit); decompress it with the pressio-ml release that wrote it"
+                    .into(),
+            ));
+        }
         if layout != LAYOUT {
             return Err(PressioError::StreamMismatch(format!(
                 "gwlz metadata layout {layout}, this build reads {LAYOUT}"
@@ -220,7 +229,7 @@ fn predict_group(
     layout: Layout,
     points: &[usize],
     scale: f32,
-    device: Device,
+    parallel: bool,
 ) -> Result<Vec<f64>> {
     let mut out = Vec::with_capacity(points.len());
     let mut buf = Vec::with_capacity(CHUNK.min(points.len()) * PATCH_LEN);
@@ -228,7 +237,7 @@ fn predict_group(
     for chunk in points.chunks(CHUNK) {
         buf.clear();
         inputs.extend(layout, chunk, &mut buf);
-        let y = model.predict(&buf, device)?;
+        let y = model.predict(&buf, parallel)?;
         out.extend(y.into_iter().map(|v| (v as f64 * s).clamp(-s, s)));
     }
     Ok(out)
@@ -448,12 +457,12 @@ impl FieldCodec for GwlzCodec<'_> {
         let slack = abs * SLACK_FRACTION;
         let mut out: Vec<T> = xp_t.clone();
         let mut rejected: Vec<usize> = Vec::new();
-        pressio_ml_nn::inference(|| {
+        pressio_ml_codec::threads::with_threads("gwlz", s.nthreads, |parallel| {
             for g in 0..n_groups {
                 let (Some(model), Some(scale)) = (&models[g], scales[g]) else {
                     continue;
                 };
-                let r = predict_group(model, &inputs_of(g), layout, &mem[g], scale, s.device)?;
+                let r = predict_group(model, &inputs_of(g), layout, &mem[g], scale, parallel)?;
                 let mut before = 0.0;
                 let mut after = 0.0;
                 let mut rej = Vec::new();
@@ -593,10 +602,10 @@ impl FieldCodec for GwlzCodec<'_> {
                 None => Vec::new(),
             };
             let layout = Layout::new(dims);
-            let device = self.settings.device;
             let slack = abs * SLACK_FRACTION;
             let mut models = models.into_iter();
-            pressio_ml_nn::inference(|| {
+            let nthreads = self.settings.nthreads;
+            pressio_ml_codec::threads::with_threads("gwlz", nthreads, |parallel| {
                 for (g, scale) in meta.scales.iter().enumerate() {
                     let Some(scale) = *scale else { continue };
                     let model = models
@@ -610,7 +619,7 @@ impl FieldCodec for GwlzCodec<'_> {
                         hi: meta.boundaries[g + 1],
                         mask: meta.mask,
                     };
-                    let r = predict_group(&model, &inputs, layout, &mem[g], scale, device)?;
+                    let r = predict_group(&model, &inputs, layout, &mem[g], scale, parallel)?;
                     for (&i, ri) in mem[g].iter().zip(r) {
                         if applies(ri, slack) {
                             out[i] = enhance(xp_t[i], ri);

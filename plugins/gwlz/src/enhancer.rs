@@ -14,7 +14,8 @@
 //! not depend on how many threads do so.
 
 use pressio_ml_core::{PressioError, Result};
-use pressio_ml_nn::inference::{run_batched, tensor_from_f32, tensor_to_f32};
+use pressio_ml_nn::inference::{tensor_from_f32, tensor_to_f32};
+use pressio_ml_nn::portable::{self, Act, Layer};
 use pressio_ml_nn::tch_error;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -25,8 +26,6 @@ use tch::{Device, Kind, Reduction, Tensor};
 
 use crate::features::{PATCH, PATCH_LEN};
 
-/// Inference batch size (fixed, so encoder and decoder run the same kernel shapes).
-pub const INFERENCE_BATCH: usize = 4096;
 /// BatchNorm epsilon.
 const BN_EPS: f64 = 1e-5;
 
@@ -67,12 +66,17 @@ pub struct TrainInfo {
 }
 
 /// A trained, BatchNorm-folded network: `w1 [c,1,3,3] | b1 [c] | w2 [1,c,3,3] | b2 [1]`.
+///
+/// Its predictions decide which points the decoder enhances (and, in strict mode, which
+/// points the encoder stores exactly), so they run on `pressio_ml_nn::portable`: the same
+/// bits in every process and at every thread count, whatever BLAS the host has loaded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Folded {
     /// Hidden channels.
     pub channels: usize,
     /// The parameters in the order above.
     pub weights: Vec<f32>,
+    net: portable::Network,
 }
 
 fn err(what: &str) -> impl Fn(tch::TchError) -> PressioError + '_ {
@@ -91,38 +95,44 @@ impl Folded {
         if weights.iter().any(|w| !w.is_finite()) {
             return Err(PressioError::corrupt("non-finite enhancer weight"));
         }
-        Ok(Folded { channels, weights })
-    }
-
-    fn tensors(&self, device: Device) -> Result<[Tensor; 4]> {
-        let c = self.channels;
-        let w = &self.weights;
-        let c64 = c as i64;
-        Ok([
-            tensor_from_f32(&w[..9 * c], &[c64, 1, 3, 3], device)?,
-            tensor_from_f32(&w[9 * c..10 * c], &[c64], device)?,
-            tensor_from_f32(&w[10 * c..19 * c], &[1, c64, 3, 3], device)?,
-            tensor_from_f32(&w[19 * c..], &[1], device)?,
-        ])
-    }
-
-    /// Predict the normalised residual of every neighbourhood in `inputs` (25 values each), in
-    /// fixed batches of [`INFERENCE_BATCH`]. Call it inside `pressio_ml_nn::inference` for
-    /// deterministic results.
-    pub fn predict(&self, inputs: &[f32], device: Device) -> Result<Vec<f32>> {
-        if inputs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let [w1, b1, w2, b2] = self.tensors(device)?;
-        let p = PATCH as i64;
-        run_batched(inputs, &[1, p, p], INFERENCE_BATCH, device, |x| {
-            let b = x.size()[0];
-            x.f_conv2d(&w1, Some(&b1), [1, 1], [0, 0], [1, 1], 1)
-                .and_then(|h| h.f_relu())
-                .and_then(|h| h.f_conv2d(&w2, Some(&b2), [1, 1], [0, 0], [1, 1], 1))
-                .and_then(|y| y.f_reshape([b]))
-                .map_err(err("enhancer inference"))
+        let c = channels;
+        let conv = |c_in, c_out, w: &[f32], b: &[f32]| {
+            portable::Conv::new(
+                portable::ConvSpec {
+                    dims: 2,
+                    c_in,
+                    c_out,
+                    kernel: 3,
+                    stride: 1,
+                    padding: 0,
+                    output_padding: 0,
+                    groups: 1,
+                    transposed: false,
+                },
+                w.to_vec(),
+                Some(b.to_vec()),
+            )
+        };
+        let net = portable::Network {
+            in_channels: 1,
+            in_shape: [1, PATCH, PATCH],
+            layers: vec![
+                Layer::Conv(conv(1, c, &weights[..9 * c], &weights[9 * c..10 * c])?),
+                Layer::Act(Act::Relu),
+                Layer::Conv(conv(c, 1, &weights[10 * c..19 * c], &weights[19 * c..])?),
+            ],
+        };
+        Ok(Folded {
+            channels,
+            weights,
+            net,
         })
+    }
+
+    /// Predict the normalised residual of every neighbourhood in `inputs` (25 values each),
+    /// spread over the current rayon pool when `parallel`; the same bits either way.
+    pub fn predict(&self, inputs: &[f32], parallel: bool) -> Result<Vec<f32>> {
+        self.net.forward(inputs, parallel)
     }
 }
 
@@ -297,7 +307,46 @@ mod tests {
         assert_eq!(model.weights.len(), 172);
         assert_eq!(trained_params(9), 190);
         assert!(info.loss < 0.2 * mean_sq, "loss {} vs {mean_sq}", info.loss);
-        let pred = pressio_ml_nn::inference(|| model.predict(&x, Device::Cpu)).unwrap();
+        let pred = model.predict(&x, false).unwrap();
+        // the libtorch network it was folded from agrees to float rounding
+        let c = 9i64;
+        let w = &model.weights;
+        let t = |v: &[f32], shape: &[i64]| {
+            pressio_ml_nn::inference::tensor_from_f32(v, shape, Device::Cpu).unwrap()
+        };
+        let torch = t(
+            &x,
+            &[(x.len() / PATCH_LEN) as i64, 1, PATCH as i64, PATCH as i64],
+        )
+        .conv2d(
+            &t(&w[..81], &[c, 1, 3, 3]),
+            Some(&t(&w[81..90], &[c])),
+            [1, 1],
+            [0, 0],
+            [1, 1],
+            1,
+        )
+        .relu()
+        .conv2d(
+            &t(&w[90..171], &[1, c, 3, 3]),
+            Some(&t(&w[171..], &[1])),
+            [1, 1],
+            [0, 0],
+            [1, 1],
+            1,
+        );
+        let torch = tensor_to_f32(&torch).unwrap();
+        let worst = pred
+            .iter()
+            .zip(&torch)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(worst < 1e-4, "portable vs libtorch {worst}");
+        let par = model.predict(&x, true).unwrap();
+        assert!(par
+            .iter()
+            .zip(&pred)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
         let mse: f64 = pred
             .iter()
             .zip(&y)
