@@ -10,6 +10,7 @@
 //! * [`lorenzo`]: Lorenzo predictors for 1 to 4 dimensions;
 //! * [`interp`]: SZ3/QoZ-style multilevel interpolation;
 //! * [`huffman`]: canonical Huffman coding of quantization codes;
+//! * [`hybrid`]: cross-field hybrid prediction on dual-quantized integers (CFNN);
 //! * [`threads`]: running a codec on `pressio:nthreads` threads.
 
 pub mod bytes;
@@ -17,6 +18,7 @@ pub mod container;
 pub mod field;
 pub mod holes;
 pub mod huffman;
+pub mod hybrid;
 pub mod interp;
 pub mod lorenzo;
 pub mod lossless;

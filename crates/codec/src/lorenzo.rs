@@ -76,16 +76,16 @@ impl LorenzoValue for i64 {
 
 /// A padded working grid: one leading zero layer along every axis so the stencil needs no bounds
 /// logic.
-struct Padded<V> {
+pub(crate) struct Padded<V> {
     /// Interior extents, fastest first (1 to 4 of them).
-    dims: Vec<usize>,
+    pub(crate) dims: Vec<usize>,
     /// Offsets of one step along each padded axis.
-    offs: [usize; 4],
+    pub(crate) offs: [usize; 4],
     buf: Vec<V>,
 }
 
 impl<V: LorenzoValue> Padded<V> {
-    fn new(dims: &[usize]) -> Result<Self> {
+    pub(crate) fn new(dims: &[usize]) -> Result<Self> {
         let pdims: Vec<usize> = dims.iter().map(|&d| d + 1).collect();
         let total = pdims
             .iter()
@@ -127,7 +127,7 @@ impl<V: LorenzoValue> Padded<V> {
 
     /// Visit every interior point in C order (fastest axis innermost), calling
     /// `f(buf, padded_index, interior_index, prediction)`.
-    fn traverse(
+    pub(crate) fn traverse(
         &mut self,
         mut f: impl FnMut(&mut [V], usize, usize, V) -> Result<()>,
     ) -> Result<()> {
@@ -184,7 +184,7 @@ impl<V: LorenzoValue> Padded<V> {
     }
 
     /// Copy `values` (interior, C order) into the padded grid.
-    fn fill(&mut self, values: &[V]) {
+    pub(crate) fn fill(&mut self, values: &[V]) {
         let n0 = self.dims[0];
         for (r, start) in self.row_starts().into_iter().enumerate() {
             self.buf[start..start + n0].copy_from_slice(&values[r * n0..(r + 1) * n0]);
@@ -192,7 +192,7 @@ impl<V: LorenzoValue> Padded<V> {
     }
 }
 
-fn check_len(dims: &[usize], len: usize) -> Result<Vec<usize>> {
+pub(crate) fn check_len(dims: &[usize], len: usize) -> Result<Vec<usize>> {
     let d = squeeze_dims(dims, len)?;
     if d.len() > 4 {
         return Err(PressioError::InvalidDims(format!(

@@ -40,6 +40,7 @@ pub struct Conv {
     stride: i64,
     padding: i64,
     transposed: bool,
+    groups: i64,
 }
 
 impl Conv {
@@ -55,17 +56,52 @@ impl Conv {
         stride: i64,
         transposed: bool,
     ) -> Result<Conv> {
+        Conv::build(p, dims, c_in, c_out, k, stride, transposed, 1)
+    }
+
+    /// A stride-1 grouped convolution `c_in -> c_out` in `groups` channel groups (`groups ==
+    /// c_in` is a depthwise convolution; `k == 1` a pointwise one).
+    pub fn grouped(
+        p: &Path,
+        dims: usize,
+        c_in: i64,
+        c_out: i64,
+        k: i64,
+        groups: i64,
+    ) -> Result<Conv> {
+        Conv::build(p, dims, c_in, c_out, k, 1, false, groups)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        p: &Path,
+        dims: usize,
+        c_in: i64,
+        c_out: i64,
+        k: i64,
+        stride: i64,
+        transposed: bool,
+        groups: i64,
+    ) -> Result<Conv> {
         check_dims(dims)?;
-        if c_in < 1 || c_out < 1 || k < 1 || k % 2 == 0 || !(1..=2).contains(&stride) {
+        if c_in < 1
+            || c_out < 1
+            || k < 1
+            || k % 2 == 0
+            || !(1..=2).contains(&stride)
+            || groups < 1
+            || c_in % groups != 0
+            || c_out % groups != 0
+        {
             return Err(PressioError::InvalidArgument(format!(
-                "bad convolution {c_in}->{c_out}, kernel {k}, stride {stride}"
+                "bad convolution {c_in}->{c_out}, kernel {k}, stride {stride}, {groups} groups"
             )));
         }
         let kvol = k.pow(dims as u32);
         let mut shape = if transposed {
-            vec![c_in, c_out]
+            vec![c_in, c_out / groups]
         } else {
-            vec![c_out, c_in]
+            vec![c_out, c_in / groups]
         };
         shape.extend(std::iter::repeat_n(k, dims));
         // PyTorch computes fan_in from weight.size(1) for both kinds of convolution.
@@ -97,6 +133,7 @@ impl Conv {
             stride,
             padding: k / 2,
             transposed,
+            groups,
         })
     }
 
@@ -122,7 +159,7 @@ impl Conv {
             dilation.as_slice(),
             self.transposed,
             out_pad.as_slice(),
-            1,
+            self.groups,
         )
         .map_err(|e| tch_error("convolution", e))
     }
@@ -131,9 +168,9 @@ impl Conv {
     pub fn to_portable(&self) -> Result<portable::Conv> {
         let size = self.weight.size();
         let (c_in, c_out) = if self.transposed {
-            (size[0], size[1])
+            (size[0], size[1] * self.groups)
         } else {
-            (size[1], size[0])
+            (size[1] * self.groups, size[0])
         };
         let spec = portable::ConvSpec {
             dims: self.dims,
@@ -143,7 +180,7 @@ impl Conv {
             stride: self.stride as usize,
             padding: self.padding as usize,
             output_padding: usize::from(self.transposed && self.stride == 2),
-            groups: 1,
+            groups: self.groups as usize,
             transposed: self.transposed,
         };
         portable::Conv::new(
@@ -206,6 +243,59 @@ impl Dense {
             size[0] as usize,
             &tensor_to_f32(&self.weight)?,
             tensor_to_f32(&self.bias)?,
+        )
+    }
+}
+
+/// CBAM-style channel attention: `x * sigmoid(mlp(mean(x)) + mlp(max(x)))` per channel, the
+/// mean and max over space, `mlp` = `fc1`, ReLU, `fc2` (`channels -> hidden -> channels`).
+#[derive(Debug)]
+pub struct ChannelAttention {
+    fc1: Dense,
+    fc2: Dense,
+    channels: i64,
+}
+
+impl ChannelAttention {
+    /// Attention over `channels` channels with an MLP of `hidden` units.
+    pub fn new(p: &Path, channels: i64, hidden: i64) -> Result<ChannelAttention> {
+        Ok(ChannelAttention {
+            fc1: Dense::new(&(p / "fc1"), channels, hidden)?,
+            fc2: Dense::new(&(p / "fc2"), hidden, channels)?,
+            channels,
+        })
+    }
+
+    /// Apply to `x` of shape `[n, channels, spatial...]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let e = |e| tch_error("channel attention", e);
+        let size = x.size();
+        if size.len() < 3 || size[1] != self.channels {
+            return Err(PressioError::InvalidArgument(format!(
+                "channel attention over {} channels got shape {size:?}",
+                self.channels
+            )));
+        }
+        let flat = x.f_flatten(2, -1).map_err(e)?;
+        let avg = flat.f_mean_dim(-1, false, tch::Kind::Float).map_err(e)?;
+        let (max, _) = flat.f_max_dim(-1, false).map_err(e)?;
+        let mlp = |v: &Tensor| -> Result<Tensor> {
+            let h = self.fc1.forward(v)?.f_relu().map_err(e)?;
+            self.fc2.forward(&h)
+        };
+        let w = (mlp(&avg)? + mlp(&max)?).f_sigmoid().map_err(e)?;
+        let mut shape = vec![size[0], size[1]];
+        shape.extend(std::iter::repeat_n(1i64, size.len() - 2));
+        x.f_mul(&w.f_reshape(shape.as_slice()).map_err(e)?)
+            .map_err(e)
+    }
+
+    /// The same layer for [`portable`] inference.
+    pub fn to_portable(&self) -> Result<portable::ChannelAttention> {
+        portable::ChannelAttention::new(
+            self.channels as usize,
+            self.fc1.to_portable()?,
+            self.fc2.to_portable()?,
         )
     }
 }
@@ -356,6 +446,45 @@ mod tests {
         assert!(c.forward(&x3).is_err());
         assert!(Conv::new(&(&root / "bad"), 4, 1, 1, 3, 1, false).is_err());
         assert!(Conv::new(&(&root / "bad2"), 2, 1, 1, 2, 1, false).is_err());
+    }
+
+    #[test]
+    fn grouped_convolutions_and_attention_match_their_portable_twins() {
+        let vs = VarStore::new(Device::Cpu);
+        let root = vs.root();
+        for dims in [2usize, 3] {
+            let dw = Conv::grouped(&(&root / format!("dw{dims}")), dims, 4, 4, 5, 4).unwrap();
+            let pw = Conv::grouped(&(&root / format!("pw{dims}")), dims, 4, 6, 1, 1).unwrap();
+            let ca = ChannelAttention::new(&(&root / format!("ca{dims}")), 6, 2).unwrap();
+            let mut shape = vec![2i64, 4];
+            shape.extend(std::iter::repeat_n(7i64, dims));
+            let x = Tensor::randn(shape.as_slice(), (Kind::Float, Device::Cpu));
+            let y = ca
+                .forward(&pw.forward(&dw.forward(&x).unwrap()).unwrap())
+                .unwrap();
+            assert_eq!(y.size()[1], 6);
+            let mut sp = [1usize; 3];
+            for a in sp.iter_mut().skip(3 - dims) {
+                *a = 7;
+            }
+            let net = portable::Network {
+                in_channels: 4,
+                in_shape: sp,
+                layers: vec![
+                    portable::Layer::Conv(dw.to_portable().unwrap()),
+                    portable::Layer::Conv(pw.to_portable().unwrap()),
+                    portable::Layer::ChannelAttention(ca.to_portable().unwrap()),
+                ],
+            };
+            let ours = net.forward(&tensor_to_f32(&x).unwrap(), false).unwrap();
+            let torch = tensor_to_f32(&y).unwrap();
+            let worst = ours
+                .iter()
+                .zip(&torch)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-4, "{dims}-D: {worst}");
+        }
     }
 
     #[test]

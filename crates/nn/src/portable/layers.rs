@@ -150,6 +150,82 @@ impl Gdn {
     }
 }
 
+/// CBAM-style channel attention (Woo et al. 2018): per sample, the spatial mean and maximum of
+/// every channel each go through the same two-layer MLP (`fc1`, ReLU, `fc2`), their sum through
+/// a sigmoid, and every channel is scaled by its weight. Means are sums in index order divided
+/// by the point count.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelAttention {
+    channels: usize,
+    fc1: Dense,
+    fc2: Dense,
+}
+
+impl ChannelAttention {
+    /// From the MLP's layers: `fc1` `channels -> hidden`, `fc2` `hidden -> channels`.
+    pub fn new(channels: usize, fc1: Dense, fc2: Dense) -> Result<ChannelAttention> {
+        if fc1.n_in != channels || fc2.n_out != channels || fc1.n_out != fc2.n_in {
+            return Err(PressioError::Model(format!(
+                "channel attention over {channels} channels with an MLP {}->{} / {}->{}",
+                fc1.n_in, fc1.n_out, fc2.n_in, fc2.n_out
+            )));
+        }
+        Ok(ChannelAttention { channels, fc1, fc2 })
+    }
+
+    /// Apply to a batch.
+    pub fn forward(&self, x: &Activation) -> Result<Activation> {
+        x.check("channel attention")?;
+        if x.channels != self.channels {
+            return Err(PressioError::InvalidArgument(format!(
+                "channel attention expects {} channels, got {}",
+                self.channels, x.channels
+            )));
+        }
+        let vol = x.volume();
+        let per = x.sample_len();
+        let mut out = x.data.clone();
+        let mlp = |v: Vec<f32>| -> Result<Vec<f32>> {
+            let h = self.fc1.forward(&Activation {
+                batch: 1,
+                channels: self.channels,
+                shape: [1, 1, 1],
+                data: v,
+            })?;
+            let h = Activation {
+                data: h.data.iter().map(|&t| Act::Relu.apply(t)).collect(),
+                ..h
+            };
+            Ok(self.fc2.forward(&h)?.data)
+        };
+        for sample in out.chunks_exact_mut(per) {
+            let mut avg = Vec::with_capacity(self.channels);
+            let mut max = Vec::with_capacity(self.channels);
+            for plane in sample.chunks_exact(vol) {
+                let mut sum = 0f32;
+                let mut m = f32::NEG_INFINITY;
+                for &v in plane {
+                    sum += v;
+                    if v > m {
+                        m = v;
+                    }
+                }
+                avg.push(sum / vol as f32);
+                max.push(m);
+            }
+            let (a, m) = (mlp(avg)?, mlp(max)?);
+            for ((plane, a), m) in sample.chunks_exact_mut(vol).zip(a).zip(m) {
+                let w = Act::Sigmoid.apply(a + m);
+                plane.iter_mut().for_each(|v| *v *= w);
+            }
+        }
+        Ok(Activation {
+            data: out,
+            ..x.clone()
+        })
+    }
+}
+
 /// Element-wise activations.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Act {

@@ -27,7 +27,7 @@ pub mod layers;
 pub mod math;
 
 pub use conv::{Conv, ConvSpec};
-pub use layers::{Act, Dense, Gdn};
+pub use layers::{Act, ChannelAttention, Dense, Gdn};
 
 use pressio_ml_core::{PressioError, Result};
 use rayon::prelude::*;
@@ -92,6 +92,8 @@ pub enum Layer {
     Dense(Dense),
     /// GDN or inverse GDN.
     Gdn(Gdn),
+    /// CBAM-style channel attention.
+    ChannelAttention(ChannelAttention),
     /// Reinterpret the values as `channels` planes of `shape` (same count).
     Reshape {
         /// Channels after reshaping.
@@ -140,6 +142,7 @@ impl Network {
                 Layer::Conv(c) => c.forward(&x)?,
                 Layer::Dense(d) => d.forward(&x)?,
                 Layer::Gdn(g) => g.forward(&x)?,
+                Layer::ChannelAttention(c) => c.forward(&x)?,
                 Layer::Reshape { channels, shape } => {
                     if channels * shape.iter().product::<usize>() != x.sample_len() {
                         return Err(PressioError::Model(format!(
