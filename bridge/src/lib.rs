@@ -66,6 +66,7 @@ pub fn register_native(builder: &mut RegistryBuilder) -> Result<()> {
     pressio_ml_classic::register(builder)?;
     pressio_ml_aesz::register(builder)?;
     pressio_ml_gwlz::register(builder)?;
+    pressio_ml_cfnn::register(builder)?;
     pressio_ml_metric_size::register(builder)?;
     pressio_ml_metric_error_stat::register(builder)?;
     pressio_ml_metric_time::register(builder)?;

@@ -52,6 +52,9 @@ pub enum TrainCommand {
     /// Train an AE-SZ autoencoder (same `-i`/`-d`/`-t` flags as compression) and write the
     /// model with its manifest.
     Aesz(Box<pressio_ml_aesz::train_cli::TrainArgs>),
+    /// Train a CFNN cross-field model for one target and its anchors (`--target F --anchor A
+    /// --anchor B -t float -d ...`) and write `<out>/<name>.safetensors` and `.json`.
+    Cfnn(Box<pressio_ml_cfnn::train_cli::TrainArgs>),
 }
 
 /// Arguments of `doc`.

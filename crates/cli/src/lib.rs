@@ -37,6 +37,9 @@ pub fn run(registry: &Registry, cli: &Cli, out: &mut dyn Write) -> CliResult<()>
         Some(Command::Train(args::TrainCommand::Aesz(t))) => {
             pressio_ml_aesz::train_cli::run((**t).clone()).map_err(CliError::Train)
         }
+        Some(Command::Train(args::TrainCommand::Cfnn(t))) => {
+            pressio_ml_cfnn::train_cli::run((**t).clone()).map_err(CliError::Train)
+        }
     }
 }
 

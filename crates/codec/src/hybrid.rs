@@ -14,7 +14,8 @@
 //!
 //! The blend is an affine combination (weights sum to one: the paper's `w0 = 1 - sum w_a`, a
 //! choice where it is silent, which keeps the least-squares fit well conditioned); `w_a` and `b`
-//! are fitted per stream by [`fit_blend`]. Differences are snapped to a grid of
+//! are fitted per stream by [`fit_blend`]. With no difference arrays at all this is exactly
+//! dual-quantized Lorenzo ([`crate::lorenzo::dual_compress`] is that case). Differences are snapped to a grid of
 //! `2^-SNAP_BITS` pre-quantization units ([`snap_differences`]) so that the stream depends
 //! only on the snapped values; every operation is IEEE `+ - * /` and exact rounding, so encoder
 //! and decoder compute the same `pred` on every host. With all weights zero and no bias this
@@ -91,8 +92,9 @@ pub fn snap_differences(diffs: &[Vec<f32>], eb: f64) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// Either no differences (pure Lorenzo) or one array of `n` per non-trivial axis.
 fn check_diffs(d: &[usize], n: usize, diffs: &[Vec<f64>]) -> Result<()> {
-    if diffs.len() != d.len() || diffs.iter().any(|v| v.len() != n) {
+    if !(diffs.is_empty() || diffs.len() == d.len()) || diffs.iter().any(|v| v.len() != n) {
         return Err(PressioError::InvalidArgument(format!(
             "{} difference arrays for a field of {} non-trivial axes and {n} values",
             diffs.len(),
@@ -209,7 +211,7 @@ pub fn hybrid_compress<T: Float>(
 ) -> Result<DualQuantized<T>> {
     let d = check_len(dims, data.len())?;
     check_diffs(&d, data.len(), diffs)?;
-    blend.check(d.len())?;
+    blend.check(diffs.len())?;
     let dq = DualQuantizer::new(eb, radius)?;
     let pre = dq.prequantize_all(data);
     let views: Vec<&[f64]> = diffs.iter().map(Vec::as_slice).collect();
@@ -244,7 +246,7 @@ pub fn hybrid_decompress<T: Float>(
     let n = encoded.codes.len();
     let d = check_len(dims, n)?;
     check_diffs(&d, n, diffs)?;
-    blend.check(d.len())?;
+    blend.check(diffs.len())?;
     let dq = DualQuantizer::new(eb, radius)?;
     let views: Vec<&[f64]> = diffs.iter().map(Vec::as_slice).collect();
     let mut q = vec![0i64; n];

@@ -12,7 +12,7 @@
 //! exactly.
 
 use crate::interp::squeeze_dims;
-use crate::quantizer::{coded_bits, Dequantizer, DualQuantizer, Float, LinearQuantizer};
+use crate::quantizer::{coded_bits, Dequantizer, Float, LinearQuantizer};
 use pressio_ml_core::{PressioError, Result};
 
 /// Codes and unpredictable values of a quantized field.
@@ -333,34 +333,22 @@ pub fn decompress_into<T: Float + LorenzoValue>(
 }
 
 /// Dual quantization with integer Lorenzo prediction: pre-quantize every value, predict each
-/// integer from its (exact) pre-quantized neighbours, and code the residuals.
+/// integer from its (exact) pre-quantized neighbours, and code the residuals (the hybrid
+/// driver of [`crate::hybrid`] without cross-field predictors).
 pub fn dual_compress<T: Float>(
     data: &[T],
     dims: &[usize],
     eb: f64,
     radius: u32,
 ) -> Result<DualQuantized<T>> {
-    let d = check_len(dims, data.len())?;
-    let dq = DualQuantizer::new(eb, radius)?;
-    let pre = dq.prequantize_all(data);
-    let mut grid = Padded::<i64>::new(&d)?;
-    grid.fill(&pre.q);
-    let mut codes = vec![0u32; data.len()];
-    let mut outliers = Vec::new();
-    grid.traverse(|buf, x, k, pred| {
-        let q = buf[x];
-        let c = dq.postquantize(q, pred);
-        if c == 0 {
-            outliers.push(DualQuantizer::residual(q, pred));
-        }
-        codes[k] = c;
-        Ok(())
-    })?;
-    Ok(DualQuantized {
-        codes,
-        outliers,
-        exceptions: pre.exceptions,
-    })
+    crate::hybrid::hybrid_compress(
+        data,
+        dims,
+        eb,
+        radius,
+        &[],
+        &crate::hybrid::Blend::lorenzo(0),
+    )
 }
 
 /// Invert [`dual_compress`].
@@ -370,29 +358,14 @@ pub fn dual_decompress<T: Float>(
     radius: u32,
     encoded: &DualQuantized<T>,
 ) -> Result<Vec<T>> {
-    let d = check_len(dims, encoded.codes.len())?;
-    let dq = DualQuantizer::new(eb, radius)?;
-    let mut grid = Padded::<i64>::new(&d)?;
-    let mut q = vec![0i64; encoded.codes.len()];
-    let mut next_outlier = encoded.outliers.iter();
-    let codes = &encoded.codes;
-    grid.traverse(|buf, x, k, pred| {
-        let v = if codes[k] == 0 {
-            let r = next_outlier
-                .next()
-                .ok_or_else(|| PressioError::corrupt("more outlier codes than stored residuals"))?;
-            DualQuantizer::recover_outlier(pred, *r)
-        } else {
-            dq.recover(pred, codes[k])?
-        };
-        buf[x] = v;
-        q[k] = v;
-        Ok(())
-    })?;
-    if next_outlier.next().is_some() {
-        return Err(PressioError::corrupt("unused outlier residuals"));
-    }
-    dq.dequantize_all(&q, &encoded.exceptions)
+    crate::hybrid::hybrid_decompress(
+        dims,
+        eb,
+        radius,
+        &[],
+        &crate::hybrid::Blend::lorenzo(0),
+        encoded,
+    )
 }
 
 #[cfg(test)]
