@@ -206,7 +206,7 @@ impl Meta {
 }
 
 /// A fingerprint of `X'`, the inner compressor's decoded values: how many are finite, their
-/// mean, and up to [`PRINT_SAMPLES`] values at evenly spaced indices (first and last included).
+/// mean, and up to 32 values at evenly spaced indices (first and last included).
 /// The encoder stores it; the decoder recomputes it from its own `X'` and requires the same
 /// finite count and every number within `abs / 64` (the strict mode's slack, far above rounding
 /// differences and far below what a misparsed inner stream gives).
