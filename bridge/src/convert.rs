@@ -12,8 +12,8 @@
 
 use crate::sys;
 use pressio_ml_core::{
-    DType, Data, KeyStatus, OptionType, Options, PressioError, PressioOption, Result, ThreadSafety,
-    Value,
+    check_decompressed, DType, Data, KeyStatus, OptionType, Options, PressioError, PressioOption,
+    Result, ThreadSafety, Value,
 };
 use std::collections::BTreeMap;
 use std::ffi::{c_char, c_void, CStr, CString};
@@ -382,9 +382,18 @@ pub unsafe fn store(out: *mut sys::pressio_data, d: &Data) -> Result<()> {
 /// size is filled in place (its buffer, possibly the caller's memory, is kept); otherwise the
 /// output is replaced by a malloc'd buffer.
 ///
+/// `result` is first checked with [`check_decompressed`]: a plugin that reports success without
+/// a buffer of the size its dims describe is an error (named after `plugin`), never a NULL or
+/// short buffer handed to LibPressio.
+///
 /// # Safety
 /// `output` must be a valid, writable `pressio_data` pointer.
-pub unsafe fn deliver(mut result: Data, output: *mut sys::pressio_data) -> Result<()> {
+pub unsafe fn deliver(
+    plugin: &str,
+    mut result: Data,
+    output: *mut sys::pressio_data,
+) -> Result<()> {
+    check_decompressed(plugin, &result, None)?;
     let (dtype, dims) = data_meta(output)?;
     let n: usize = dims.iter().product();
     if !dims.is_empty() && n > 0 {

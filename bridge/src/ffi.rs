@@ -365,7 +365,7 @@ impl BridgeCompressor {
         let template = Data::empty(dtype, &dims);
         let plugin = &mut self.plugin;
         let out = guarded("decompress", || plugin.decompress(&input, &template))?;
-        convert::deliver(out, output)
+        convert::deliver(self.plugin.id(), out, output)
     }
 
     /// # Safety
@@ -439,7 +439,7 @@ impl BridgeCompressor {
             )));
         }
         for (i, d) in outs.into_iter().enumerate() {
-            convert::deliver(d, *outputs.add(i))?;
+            convert::deliver(self.plugin.id(), d, *outputs.add(i))?;
         }
         Ok(())
     }

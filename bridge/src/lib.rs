@@ -104,7 +104,7 @@ pub fn registry() -> &'static Registry {
             let _ = b.compressor(&id, move |_| {
                 match libpressio::LibPressioCompressor::new(&fid) {
                     Ok(c) => Box::new(c),
-                    Err(e) => panic!("LibPressio compressor {fid}: {e}"),
+                    Err(e) => Box::new(libpressio::Unavailable::new(&fid, e.to_string())),
                 }
             });
         }

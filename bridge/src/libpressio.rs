@@ -10,7 +10,9 @@
 
 use crate::convert::{self, OwnedOptions};
 use crate::sys;
-use pressio_ml_core::{CompressorPlugin, DType, Data, Options, PressioError, Result, Version};
+use pressio_ml_core::{
+    check_decompressed, CompressorPlugin, DType, Data, Options, PressioError, Result, Version,
+};
 use std::ffi::{c_void, CStr, CString};
 
 /// A LibPressio compressor driven through LibPressio's C API.
@@ -81,6 +83,23 @@ impl LibPressioCompressor {
         PressioError::backend(format!("libpressio:{}", self.id), msg)
     }
 
+    /// The id errors about this compressor's results are reported under.
+    fn who(&self) -> String {
+        format!("libpressio:{}", self.id)
+    }
+
+    /// An owned copy of a decompressed output, checked against what `template` asked for (see
+    /// [`check_decompressed`]): LibPressio's plugins are never trusted to have filled it.
+    ///
+    /// # Safety
+    /// `out` must be a valid `pressio_data` pointer.
+    unsafe fn decompressed(&self, out: *const sys::pressio_data, template: &Data) -> Result<Data> {
+        let d = convert::copy_data(out)
+            .map_err(|e| PressioError::backend(self.who(), format!("decompressed output: {e}")))?;
+        check_decompressed(&self.who(), &d, asked(template))?;
+        Ok(d)
+    }
+
     fn check(&self, rc: i32) -> Result<()> {
         if rc > 0 {
             Err(self.error())
@@ -120,7 +139,7 @@ unsafe fn view(d: &Data) -> *mut sys::pressio_data {
     }
 }
 
-/// An empty `pressio_data` with the given dtype and dims (an output template).
+/// An empty `pressio_data` with the given dtype and dims (a compression output).
 fn empty(dtype: DType, dims: &[usize]) -> *mut sys::pressio_data {
     // SAFETY: plain constructor.
     unsafe {
@@ -130,6 +149,44 @@ fn empty(dtype: DType, dims: &[usize]) -> *mut sys::pressio_data {
             dims.as_ptr(),
         )
     }
+}
+
+/// The dtype and dims a decompression `template` asks for, when it gives them (dims and at
+/// least one element).
+fn asked(template: &Data) -> Option<(DType, &[usize])> {
+    (!template.dims().is_empty() && template.num_elements() > 0)
+        .then(|| (template.dtype(), template.dims()))
+}
+
+/// The output LibPressio's compressors expect for a decompression: an allocated buffer of the
+/// template's dtype and dims, as LibPressio's own callers pass. Some of its plugins only write
+/// into the buffer they are given (its `sz3` returns success and leaves the data NULL when the
+/// output has dims but no buffer). A template without dims gives an empty output.
+fn decompress_output(template: &Data) -> Result<*mut sys::pressio_data> {
+    let Some((dtype, dims)) = asked(template) else {
+        return Ok(empty(template.dtype(), template.dims()));
+    };
+    if template.expected_bytes() > Data::MAX_BYTES {
+        return Err(PressioError::InvalidDims(format!(
+            "{dims:?} x {} bytes is too large",
+            dtype.size()
+        )));
+    }
+    // SAFETY: plain constructor; NULL (allocation failure) is checked.
+    let p = unsafe {
+        sys::pressio_data_new_owning(
+            dtype as i32 as sys::pressio_dtype,
+            dims.len(),
+            dims.as_ptr(),
+        )
+    };
+    if p.is_null() {
+        return Err(PressioError::InvalidDims(format!(
+            "cannot allocate {} bytes for dims {dims:?}",
+            template.expected_bytes()
+        )));
+    }
+    Ok(p)
 }
 
 /// Owns an array of `pressio_data` pointers and frees them on drop.
@@ -145,6 +202,7 @@ impl Drop for DataVec {
 }
 
 impl DataVec {
+    /// Owned copies of the outputs of a compression.
     fn to_data(&self) -> Result<Vec<Data>> {
         // SAFETY: valid pointers.
         self.0
@@ -223,10 +281,10 @@ impl CompressorPlugin for LibPressioCompressor {
     fn decompress(&mut self, input: &Data, template: &Data) -> Result<Data> {
         // SAFETY: as in compress.
         unsafe {
-            let bufs = DataVec(vec![view(input), empty(template.dtype(), template.dims())]);
+            let bufs = DataVec(vec![view(input), decompress_output(template)?]);
             let rc = sys::pressio_compressor_decompress(self.compressor, bufs.0[0], bufs.0[1]);
             self.check(rc)?;
-            convert::copy_data(bufs.0[1])
+            self.decompressed(bufs.0[1], template)
         }
     }
 
@@ -260,12 +318,10 @@ impl CompressorPlugin for LibPressioCompressor {
         // SAFETY: as in compress_many.
         unsafe {
             let ins = DataVec(inputs.iter().map(|d| view(d)).collect());
-            let outs = DataVec(
-                templates
-                    .iter()
-                    .map(|t| empty(t.dtype(), t.dims()))
-                    .collect(),
-            );
+            let mut outs = DataVec(Vec::with_capacity(templates.len()));
+            for t in templates {
+                outs.0.push(decompress_output(t)?);
+            }
             let in_ptrs: Vec<*const sys::pressio_data> =
                 ins.0.iter().map(|&p| p as *const _).collect();
             let rc = sys::pressio_compressor_decompress_many(
@@ -276,7 +332,11 @@ impl CompressorPlugin for LibPressioCompressor {
                 outs.0.len(),
             );
             self.check(rc)?;
-            outs.to_data()
+            outs.0
+                .iter()
+                .zip(templates)
+                .map(|(&o, t)| self.decompressed(o, t))
+                .collect()
         }
     }
 
@@ -286,12 +346,22 @@ impl CompressorPlugin for LibPressioCompressor {
     }
 
     fn clone_plugin(&self) -> Box<dyn CompressorPlugin> {
-        // SAFETY: valid handles; the clone gets its own library handle.
+        // SAFETY: valid handles; the clone gets its own library handle, and whatever was
+        // obtained is released when the other half failed.
         unsafe {
             let library = sys::pressio_instance();
             let compressor = sys::pressio_compressor_clone(self.compressor);
             if library.is_null() || compressor.is_null() {
-                panic!("LibPressio could not clone compressor {}", self.id);
+                if !compressor.is_null() {
+                    sys::pressio_compressor_release(compressor);
+                }
+                if !library.is_null() {
+                    sys::pressio_release(library);
+                }
+                return Box::new(Unavailable::new(
+                    &self.id,
+                    "LibPressio could not clone the compressor",
+                ));
             }
             Box::new(LibPressioCompressor::from_parts(
                 self.id.clone(),
@@ -299,5 +369,78 @@ impl CompressorPlugin for LibPressioCompressor {
                 compressor,
             ))
         }
+    }
+}
+
+/// Stands in for a LibPressio compressor that could not be created or cloned (LibPressio
+/// listed the id but `pressio_get_compressor` or `pressio_compressor_clone` failed): it declares
+/// no options and every call that would use the compressor fails with the reason, so a meta
+/// plugin reports the failure as an error instead of panicking.
+#[derive(Clone)]
+pub struct Unavailable {
+    id: String,
+    reason: String,
+}
+
+impl Unavailable {
+    /// A stand-in for LibPressio's compressor `id`, failing with `reason`.
+    pub fn new(id: &str, reason: impl Into<String>) -> Self {
+        Unavailable {
+            id: id.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    fn fail<T>(&self) -> Result<T> {
+        Err(PressioError::backend(
+            format!("libpressio:{}", self.id),
+            format!("compressor unavailable: {}", self.reason),
+        ))
+    }
+}
+
+impl CompressorPlugin for Unavailable {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn prefix(&self) -> &str {
+        &self.id
+    }
+
+    fn version(&self) -> Version {
+        Version::new(0, 0, 0)
+    }
+
+    fn options(&self) -> Options {
+        Options::new()
+    }
+
+    fn set_options(&mut self, _options: &Options) -> Result<()> {
+        self.fail()
+    }
+
+    fn check_options(&self, _options: &Options) -> Result<()> {
+        self.fail()
+    }
+
+    fn configuration(&self) -> Options {
+        Options::new()
+    }
+
+    fn documentation(&self) -> Options {
+        Options::new()
+    }
+
+    fn compress(&mut self, _input: &Data) -> Result<Data> {
+        self.fail()
+    }
+
+    fn decompress(&mut self, _input: &Data, _template: &Data) -> Result<Data> {
+        self.fail()
+    }
+
+    fn clone_plugin(&self) -> Box<dyn CompressorPlugin> {
+        Box::new(self.clone())
     }
 }

@@ -19,9 +19,13 @@ fn plugin_dir() -> Option<PathBuf> {
         .find(|d| d.join("libpressio_ml_plugin.so").exists())
 }
 
-fn compile(out: &Path, link_plugin: Option<&Path>) -> bool {
+/// Compile `tests/c/<source>` against LibPressio into `out`, linking the plugin from
+/// `link_plugin` when given.
+fn compile(source: &str, out: &Path, link_plugin: Option<&Path>) -> bool {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/classic_roundtrip.c");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/c")
+        .join(source);
     let libdir = pressio_ml_plugin::LIBPRESSIO_LIBDIR;
     let mut cmd = Command::new(cc);
     cmd.arg("-std=c99")
@@ -52,13 +56,21 @@ fn compile(out: &Path, link_plugin: Option<&Path>) -> bool {
     o.status.success()
 }
 
+/// The plugin's directory, or None (with the skip message) without LibPressio or the plugin.
+fn plugin_or_skip() -> Option<PathBuf> {
+    if common::skip_without_libpressio() {
+        return None;
+    }
+    let dir = plugin_dir();
+    if dir.is_none() {
+        common::skipped("libpressio_ml_plugin.so was not built next to the tests");
+    }
+    dir
+}
+
 #[test]
 fn c_program_uses_classic_through_libpressio() {
-    if common::skip_without_libpressio() {
-        return;
-    }
-    let Some(dir) = plugin_dir() else {
-        common::skipped("libpressio_ml_plugin.so was not built next to the tests");
+    let Some(dir) = plugin_or_skip() else {
         return;
     };
     let Some(data) = pressio_ml_testdata::data_dir() else {
@@ -71,10 +83,13 @@ fn c_program_uses_classic_through_libpressio() {
     let linked = tmp.join("classic_roundtrip_linked");
     let plain = tmp.join("classic_roundtrip");
     assert!(
-        compile(&linked, Some(&dir)),
+        compile("classic_roundtrip.c", &linked, Some(&dir)),
         "compiling the C program failed"
     );
-    assert!(compile(&plain, None), "compiling the C program failed");
+    assert!(
+        compile("classic_roundtrip.c", &plain, None),
+        "compiling the C program failed"
+    );
 
     let args = [field.to_str().unwrap(), "0.01", "128", "64", "17"];
     // plain linking: registered when the library is loaded
@@ -105,5 +120,42 @@ fn c_program_uses_classic_through_libpressio() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("invalid compressor id classic"), "{err}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// `tests/c/datasets.c`: every served plugin over the datasets of LibPressio's integration suite,
+/// return codes and bounds checked by a C program that knows only LibPressio's API.
+#[test]
+fn c_program_keeps_the_bound_on_libpressios_datasets() {
+    let Some(dir) = plugin_or_skip() else {
+        return;
+    };
+    let tmp = std::env::temp_dir().join(format!("pressio_ml_bridge_cd_{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let exe = tmp.join("datasets");
+    assert!(
+        compile("datasets.c", &exe, Some(&dir)),
+        "compiling the C program failed"
+    );
+    #[cfg_attr(not(pressio_ml_libpressio), allow(unused_mut))]
+    let mut specs = vec!["classic", "aesz", "gwlz:classic", "gwlz:zfp"];
+    #[cfg(pressio_ml_libpressio)]
+    for (inner, spec) in [("sz3", "gwlz:sz3"), ("sperr", "gwlz:sperr")] {
+        if pressio_ml_plugin::libpressio_has(pressio_ml_plugin::Kind::Compressor, inner) {
+            specs.push(spec);
+        }
+    }
+    let o = Command::new(&exe).args(&specs).output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok ")).count(),
+        8 * specs.len()
+    );
+    assert!(stdout.contains("ALL OK"), "{stdout}");
     let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -195,7 +195,40 @@ mod real {
         assert_eq!(copy.compress(&input).unwrap(), stream);
     }
 
+    /// LibPressio's compressors get an allocated output of the dtype and dims asked for (its
+    /// `noop` copies its input into exactly that; its `sz3` only writes into a buffer it is
+    /// given), and what they return is checked (`check_decompressed`) before gwlz reads it.
+    fn libpressio_outputs_are_allocated() {
+        let _lib = Library::new();
+        let mut noop = registry().compressor_plugin("noop").unwrap();
+        let input = Data::from_vec((0..64).map(|i| i as f32).collect(), &[8, 8]).unwrap();
+        let stream = noop.compress(&input).unwrap();
+        let out = noop
+            .decompress(&stream, &Data::empty(DType::Float, &[8, 8]))
+            .unwrap();
+        assert_eq!(out, input);
+        // gwlz over noop: the inner stream is the raw input, decoded into gwlz's float template
+        let c = Library::new().compressor("gwlz").unwrap();
+        assert_eq!(
+            c.set(
+                &Options::new()
+                    .with("gwlz:compressor", "noop")
+                    .with("pressio:abs", 0.5f64)
+            ),
+            0,
+            "{}",
+            c.error_msg()
+        );
+        let pin = PData::copy_of(&input);
+        let mut comp = PData::empty(DType::Byte, &[]);
+        assert_eq!(c.compress(&pin, &mut comp), 0, "{}", c.error_msg());
+        let mut back = PData::empty(DType::Float, &[8, 8]);
+        assert_eq!(c.decompress(&comp, &mut back), 0, "{}", c.error_msg());
+        assert!(max_err(&input, &back.to_data()) <= 0.5);
+    }
+
     pub fn run() {
+        libpressio_outputs_are_allocated();
         registration();
         new_instance_per_factory_call();
         metric_bridge_matches_libpressio();

@@ -9,10 +9,13 @@ use pressio_ml_core::{
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::ptr;
 
-/// Stores the raw bytes behind a small header; `mock:panic` makes `compress` panic.
+/// Stores the raw bytes behind a small header; `mock:panic` makes `compress` panic, and
+/// `mock:nobuffer` makes `decompress` report success with dims but no buffer (as LibPressio's
+/// sz3 does when its output has no buffer).
 #[derive(Clone)]
 struct Mock {
     panic: bool,
+    nobuffer: bool,
     thread_safety: ThreadSafety,
 }
 
@@ -20,6 +23,7 @@ impl Default for Mock {
     fn default() -> Self {
         Mock {
             panic: false,
+            nobuffer: false,
             thread_safety: ThreadSafety::Multiple,
         }
     }
@@ -38,12 +42,16 @@ impl CompressorPlugin for Mock {
     fn options(&self) -> Options {
         Options::new()
             .with("mock:panic", self.panic)
+            .with("mock:nobuffer", self.nobuffer)
             .with("pressio:abs", 0.0f64)
     }
     fn set_options(&mut self, options: &Options) -> pressio_ml_core::Result<()> {
         options.get_typed::<f64>("pressio:abs")?;
         if let Some(p) = options.get_typed::<bool>("mock:panic")? {
             self.panic = p;
+        }
+        if let Some(p) = options.get_typed::<bool>("mock:nobuffer")? {
+            self.nobuffer = p;
         }
         Ok(())
     }
@@ -77,6 +85,9 @@ impl CompressorPlugin for Mock {
             let s = b.get(6 + 8 * i..14 + 8 * i).ok_or_else(bad)?;
             dims.push(u64::from_le_bytes(s.try_into().unwrap()) as usize);
         }
+        if self.nobuffer {
+            return Ok(Data::empty(dtype, &dims));
+        }
         Data::from_bytes(dtype, &dims, b.get(6 + 8 * nd..).ok_or_else(bad)?)
     }
     fn clone_plugin(&self) -> Box<dyn CompressorPlugin> {
@@ -86,8 +97,8 @@ impl CompressorPlugin for Mock {
 
 fn mock_with(thread_safety: ThreadSafety) -> *mut pressio_ml_compressor {
     let plugin = Mock {
-        panic: false,
         thread_safety,
+        ..Mock::default()
     };
     pressio_ml_compressor::new(Compressor::new(Box::new(plugin), crate::registry().clone()))
         .into_raw()
@@ -429,6 +440,24 @@ fn options_exact_type_semantics() {
     }
 }
 
+/// Compress `values` (64 floats, viewed as 8x8 without a copy) with `comp`; returns the input
+/// view and the stream, both to be freed by the caller.
+unsafe fn compress_8x8(
+    comp: *mut pressio_ml_compressor,
+    values: &mut [f32],
+) -> (*mut pressio_ml_data, *mut pressio_ml_data) {
+    assert_eq!(values.len(), 64);
+    let input = pressio_ml_data_new_nonowning(
+        FLOAT,
+        values.as_mut_ptr() as *mut c_void,
+        2,
+        [8usize, 8].as_ptr(),
+    );
+    let compressed = pressio_ml_data_new_empty(BYTE, 0, ptr::null());
+    assert_eq!(pressio_ml_compressor_compress(comp, input, compressed), 0);
+    (input, compressed)
+}
+
 #[test]
 fn compressor_roundtrip_and_errors() {
     unsafe {
@@ -458,14 +487,7 @@ fn compressor_roundtrip_and_errors() {
         assert!(rust_str(pressio_ml_compressor_error_msg(comp)).contains("pressio:abs"));
 
         let mut values: Vec<f32> = (0..64).map(|i| i as f32 * 0.5).collect();
-        let input = pressio_ml_data_new_nonowning(
-            FLOAT,
-            values.as_mut_ptr() as *mut c_void,
-            2,
-            [8usize, 8].as_ptr(),
-        );
-        let compressed = pressio_ml_data_new_empty(BYTE, 0, ptr::null());
-        assert_eq!(pressio_ml_compressor_compress(comp, input, compressed), 0);
+        let (input, compressed) = compress_8x8(comp, &mut values);
         assert_eq!(pressio_ml_compressor_error_code(comp), 0);
         assert_eq!(rust_str(pressio_ml_compressor_error_msg(comp)), "");
         assert_eq!(pressio_ml_data_dtype(compressed), BYTE);
@@ -577,6 +599,41 @@ fn compressor_roundtrip_and_errors() {
         pressio_ml_compressor_release(clone);
         pressio_ml_compressor_release(comp);
         pressio_ml_compressor_release(ptr::null_mut());
+    }
+}
+
+#[test]
+fn a_plugin_result_without_a_buffer_is_an_error_not_a_null_output() {
+    unsafe {
+        let comp = mock();
+        let mut values: Vec<f32> = (0..64).map(|i| i as f32).collect();
+        let (input, compressed) = compress_8x8(comp, &mut values);
+        let opts = pressio_ml_options_new();
+        let key = c("mock:nobuffer");
+        pressio_ml_options_set_bool(opts, key.as_ptr(), true);
+        assert_eq!(pressio_ml_compressor_set_options(comp, opts), 0);
+        // into an empty output (which would otherwise come back with dims and a NULL buffer)
+        // and into a pre-allocated one (left untouched)
+        let empty = pressio_ml_data_new_empty(FLOAT, 2, [8usize, 8].as_ptr());
+        let mut target = vec![7f32; 64];
+        let pre = pressio_ml_data_new_nonowning(
+            FLOAT,
+            target.as_mut_ptr() as *mut c_void,
+            2,
+            [8usize, 8].as_ptr(),
+        );
+        for out in [empty, pre] {
+            assert_eq!(pressio_ml_compressor_decompress(comp, compressed, out), 13);
+            let msg = rust_str(pressio_ml_compressor_error_msg(comp));
+            assert!(msg.contains("mock") && msg.contains("no buffer"), "{msg}");
+        }
+        assert!(!pressio_ml_data_has_data(empty));
+        assert!(target.iter().all(|&v| v == 7.0));
+        for d in [input, compressed, empty, pre] {
+            pressio_ml_data_free(d);
+        }
+        pressio_ml_options_free(opts);
+        pressio_ml_compressor_release(comp);
     }
 }
 

@@ -17,7 +17,11 @@ use std::path::PathBuf;
         compressor=ID or a positional ID), and prints options (-O), configuration (-C) and metric \
         results (-M) as `key<type> = value` lines.",
     after_help = "Example:\n  pressio-ml -i f.f32 -t float -d 128 -d 64 -d 17 -b compressor=sz3 \
-        -o rel=1e-3 -m size -m error_stat -M all",
+        -o rel=1e-3 -m size -m error_stat -M all -w f.prml -W f.out.f32\n\n\
+        -w FILE writes the compressed stream and -W FILE the decompressed data, as in \
+        LibPressio's pressio. This changed: earlier pressio-ml releases had them the other way \
+        round. During the transition, -w with a raw-type extension (.f32, .f64, .i32, ...) and \
+        -W with a stream extension (.prml, .pml) are refused.",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -37,7 +41,7 @@ pub enum Command {
     List,
     /// Show a compressor's or metric's options (types, values, documentation) and configuration.
     Doc(DocArgs),
-    /// Decompress a stream written by `-W`; dtype, dims and compressor come from its header.
+    /// Decompress a stream written by `-w`; dtype, dims and compressor come from its header.
     Decompress(DecompressArgs),
     /// Benchmark compressors on the shared fields: ratio, PSNR, max error, throughput.
     Bench(crate::bench::BenchArgs),
@@ -174,11 +178,15 @@ pub struct RunArgs {
     /// Print metric options whose key matches REGEX (or `all`).
     #[arg(short = 'N', value_name = "all|REGEX", action = ArgAction::Append)]
     pub print_metric_options: Vec<String>,
-    /// Write the compressed stream to FILE.
-    #[arg(short = 'W', value_name = "FILE")]
-    pub write_compressed: Option<PathBuf>,
-    /// Write the decompressed data to FILE (raw values).
+    /// Write the compressed stream to FILE, as `pressio -w` does. Changed: before this release
+    /// `-w` wrote the decompressed data; a FILE whose extension names a raw type (`.f32`, ...)
+    /// is refused during the transition.
     #[arg(short = 'w', value_name = "FILE")]
+    pub write_compressed: Option<PathBuf>,
+    /// Write the decompressed data to FILE (raw values), as `pressio -W` does. Changed: before
+    /// this release `-W` wrote the compressed stream; a FILE named like a stream (`.prml`,
+    /// `.pml`) is refused during the transition.
+    #[arg(short = 'W', value_name = "FILE")]
     pub write_decompressed: Option<PathBuf>,
     /// Action: compress, decompress, help, versions (repeatable; default compress+decompress).
     #[arg(short = 'a', value_name = "ACTION", action = ArgAction::Append,

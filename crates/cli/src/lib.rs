@@ -3,8 +3,9 @@
 //!
 //! * Without a subcommand it follows LibPressio's `pressio` tool: `-i FILE -t TYPE -d N...`,
 //!   `-b compressor=ID` (or a positional id), `-o key=value`, `-m METRIC`, and `-O`/`-C`/`-M`
-//!   print options, configuration and metric results as `key<type> = value` lines. `-W FILE`
-//!   writes the compressed stream and `-w FILE` the decompressed data.
+//!   print options, configuration and metric results as `key<type> = value` lines. `-w FILE`
+//!   writes the compressed stream and `-W FILE` the decompressed data, as in `pressio` (earlier
+//!   releases had them swapped; see [`pressio::check_write_flags`] for the transition checks).
 //! * `list`, `doc ID`, `decompress STREAM -o FILE` and `bench` are subcommands.
 
 #![warn(missing_docs)]

@@ -4,7 +4,7 @@
 use crate::args::{Action, RunArgs};
 use crate::catalog::{list_or_none, write_compressor_doc};
 use crate::error::{CliError, CliResult, Context};
-use crate::input::{read_raw, write_file};
+use crate::input::{dtype_from_extension, read_raw, write_file};
 use crate::opts::{cast_through_template, group_key_values, KeyFilter};
 use crate::stream::read_stream;
 use pressio_ml::{keys, Compressor, DType, Data, Metrics, Options, Registry};
@@ -161,6 +161,54 @@ enum Work {
     },
 }
 
+/// Extensions of compressed-stream file names in pressio-ml's documentation and tests.
+const STREAM_EXTENSIONS: [&str; 2] = ["prml", "pml"];
+
+/// Check `-w` (compressed stream) and `-W` (decompressed data), whose meanings are LibPressio
+/// `pressio`'s since this release and were swapped before it. Refused, each with a message that
+/// names the change:
+/// * `-w` when nothing is compressed, `-W` when nothing is decompressed;
+/// * during the transition, the old use where the file name shows it: `-w FILE` whose extension
+///   names a raw type (`.f32`, `.f64`, `.i32`, ...: decompressed data) and `-W FILE` with a
+///   stream extension (`.prml`, `.pml`).
+pub fn check_write_flags(a: &RunArgs, compress: bool, decompress: bool) -> CliResult<()> {
+    const CHANGED: &str = "(-w and -W are swapped against earlier pressio-ml releases, as in \
+                           LibPressio's pressio: -w FILE is the compressed stream, -W FILE the \
+                           decompressed data)";
+    if let Some(p) = &a.write_compressed {
+        if !compress {
+            return Err(CliError::usage(format!(
+                "-w writes the compressed stream: it needs -a compress; use -W for the \
+                 decompressed data {CHANGED}"
+            )));
+        }
+        if let Some(t) = dtype_from_extension(p) {
+            return Err(CliError::usage(format!(
+                "-w {}: -w writes the compressed stream, but the name says raw {t} values; \
+                 use -W for the decompressed data, or another extension {CHANGED}",
+                p.display()
+            )));
+        }
+    }
+    if let Some(p) = &a.write_decompressed {
+        if !decompress {
+            return Err(CliError::usage(format!(
+                "-W writes the decompressed data: it needs -a decompress; use -w for the \
+                 compressed stream {CHANGED}"
+            )));
+        }
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if STREAM_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) {
+            return Err(CliError::usage(format!(
+                "-W {}: -W writes the decompressed data, but the name says a compressed stream; \
+                 use -w for the stream, or another extension {CHANGED}",
+                p.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Run the `pressio`-style path.
 pub fn run_pressio(registry: &Registry, a: &RunArgs, out: &mut dyn Write) -> CliResult<()> {
     let mut early = group_key_values(&a.early, 'b')?;
@@ -176,16 +224,7 @@ pub fn run_pressio(registry: &Registry, a: &RunArgs, out: &mut dyn Write) -> Cli
     };
     let compress = actions.contains(&Action::Compress);
     let decompress = actions.contains(&Action::Decompress);
-    if a.write_compressed.is_some() && !compress {
-        return Err(CliError::usage(
-            "-W writes the compressed stream: it needs -a compress",
-        ));
-    }
-    if a.write_decompressed.is_some() && !decompress {
-        return Err(CliError::usage(
-            "-w writes the decompressed data: it needs -a decompress",
-        ));
-    }
+    check_write_flags(a, compress, decompress)?;
     let prints_something = !(a.print_options.is_empty()
         && a.print_configuration.is_empty()
         && a.print_metric_options.is_empty()

@@ -158,7 +158,7 @@ fn options_are_cast_to_their_declared_types() {
     base(&["-O", "("]).fails_with(&["invalid pattern"]);
 }
 
-/// `-W`/`-w` with compressor `comp`, then `decompress` and `-a decompress` on the stream.
+/// `-w`/`-W` with compressor `comp`, then `decompress` and `-a decompress` on the stream.
 fn round_trip(comp: &str, others: &[String]) {
     let t = TempDir::new(&format!("roundtrip-{comp}"));
     let f = t.join("field.f32");
@@ -179,8 +179,8 @@ fn round_trip(comp: &str, others: &[String]) {
         "-o".into(),
         "abs=1e-2".into(),
     ]);
-    args.extend(["-W".into(), stream.display().to_string()]);
-    args.extend(["-w".into(), dec.display().to_string()]);
+    args.extend(["-w".into(), stream.display().to_string()]);
+    args.extend(["-W".into(), dec.display().to_string()]);
     run(&args).ok();
     let decoded = read_f32(&dec);
     assert_eq!(decoded.len(), values.len());
@@ -209,7 +209,7 @@ fn round_trip(comp: &str, others: &[String]) {
     let dec3 = t.join("third.f32");
     let ss = stream.display().to_string();
     let d3 = dec3.display().to_string();
-    run(&["-a", "decompress", "-i", &ss, "-w", &d3]).ok();
+    run(&["-a", "decompress", "-i", &ss, "-W", &d3]).ok();
     assert_eq!(
         std::fs::read(&dec).unwrap(),
         std::fs::read(&dec3).unwrap(),
@@ -218,10 +218,10 @@ fn round_trip(comp: &str, others: &[String]) {
 
     // another compressor refuses the stream
     for other in others.iter().filter(|o| *o != comp) {
-        run(&["-a", "decompress", "-i", &ss, "-w", &d3, other]).fails_with(&[other.as_str()]);
+        run(&["-a", "decompress", "-i", &ss, "-W", &d3, other]).fails_with(&[other.as_str()]);
     }
     // so does a template with other dims
-    run(&["-a", "decompress", "-i", &ss, "-w", &d3, "-d", "7"]).fails_with(&["dims"]);
+    run(&["-a", "decompress", "-i", &ss, "-W", &d3, "-d", "7"]).fails_with(&["dims"]);
 
     // damaged copies of the stream
     let good = std::fs::read(&stream).unwrap();
@@ -246,8 +246,8 @@ fn round_trip(comp: &str, others: &[String]) {
         std::fs::write(&p, &bytes).unwrap();
         let ps = p.display().to_string();
         run(&["decompress", &ps, "-o", &d3]).fails_with(&[&ps]);
-        run(&["-a", "decompress", "-i", &ps, "-w", &d3]).fails_with(&[&ps]);
-        run(&["-a", "decompress", "-i", &ps, "-w", &d3, comp]).fails_with(&[&ps]);
+        run(&["-a", "decompress", "-i", &ps, "-W", &d3]).fails_with(&[&ps]);
+        run(&["-a", "decompress", "-i", &ps, "-W", &d3, comp]).fails_with(&[&ps]);
     }
 }
 
@@ -285,7 +285,7 @@ fn nan_and_inf_are_kept() {
         ];
         args.extend(dim_args());
         args.extend([comp.clone(), "-o".into(), "rel=1e-3".into()]);
-        args.extend(["-w".into(), dec.display().to_string()]);
+        args.extend(["-W".into(), dec.display().to_string()]);
         run(&args).ok();
         let d = read_f32(&dec);
         assert!(d[5].is_nan(), "{comp}");
@@ -350,15 +350,47 @@ fn bad_inputs_fail_cleanly() {
         &comp,
     ]))
     .fails_with(&["empty"]);
-    // -W/-w without the matching action
-    run(&s(&["-i", &fs, &comp, "-a", "compress", "-w", "/dev/null"])).fails_with(&["-w"]);
+    // -w/-W without the matching action, and the old meanings where the name shows them
+    run(&s(&["-i", &fs, &comp, "-a", "compress", "-W", "/dev/null"]))
+        .fails_with(&["-W", "swapped"]);
+    run(&s(&[
+        "-i",
+        &fs,
+        &comp,
+        "-a",
+        "decompress",
+        "-w",
+        "/dev/null",
+    ]))
+    .fails_with(&["-w", "swapped"]);
+    let old_dec = t.join("old.dec.f32");
+    let old_stream = t.join("old.prml");
+    let (od, os) = (
+        old_dec.display().to_string(),
+        old_stream.display().to_string(),
+    );
+    let mut args = s(&["-i", &fs, "-t", "float"]);
+    args.extend(dim_args());
+    args.push(comp.clone());
+    let with = |extra: &[&str]| {
+        let mut a = args.clone();
+        a.extend(s(extra));
+        a
+    };
+    run(&with(&["-w", &od])).fails_with(&["-w", "old.dec.f32", "use -W", "swapped"]);
+    run(&with(&["-W", &os])).fails_with(&["-W", "old.prml", "use -w", "swapped"]);
+    run(&with(&["-W", &os.to_uppercase()])).fails_with(&["use -w"]);
+    assert!(
+        !old_dec.exists() && !old_stream.exists(),
+        "nothing is written"
+    );
     run(&s(&["-i", &fs, &comp, "-a", "nonsense"])).fails_with(&["nonsense"]);
 
     // streams
     let stream = t.join("s.prml");
     let mut args = s(&["-i", &fs, "-t", "float"]);
     args.extend(dim_args());
-    args.extend(s(&[&comp, "-W", &stream.display().to_string()]));
+    args.extend(s(&[&comp, "-w", &stream.display().to_string()]));
     run(&args).ok();
     let out = t.join("out.f32").display().to_string();
     run(&s(&["decompress", &missing, "-o", &out])).fails_with(&["missing.f32"]);
@@ -623,8 +655,8 @@ fn integer_fields_keep_an_integer_bound() {
         if comp == "gwlz" {
             args.extend(["-o".into(), "gwlz:epochs=1".into()]);
         }
-        args.extend(["-W".into(), stream.display().to_string()]);
-        args.extend(["-w".into(), dec.display().to_string()]);
+        args.extend(["-w".into(), stream.display().to_string()]);
+        args.extend(["-W".into(), dec.display().to_string()]);
         run(&args).ok();
         let d: Vec<i16> = std::fs::read(&dec)
             .unwrap()

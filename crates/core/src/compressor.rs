@@ -223,6 +223,71 @@ pub fn generic_compressor_documentation(prefix: &str) -> Options {
     d
 }
 
+/// Check a buffer that `plugin` returned from `decompress` before anything reads it.
+///
+/// A plugin may be foreign (a LibPressio compressor reached through the bridge, a C plugin) or a
+/// meta-compressor's inner compressor, and some report success without filling their output:
+/// LibPressio's `sz3` returns 0 and leaves the data pointer NULL when asked to decompress into an
+/// output that has dims but no buffer. Callers therefore never trust the result's shape or
+/// buffer: it must hold exactly the bytes its own dtype and dims describe and, when `expected`
+/// gives the dtype and dims the caller asked for, that dtype, that element count and the same
+/// dims (extents of 1 aside; a flat 1-D result of the right length is accepted too).
+/// Every violation is a [`PressioError::Backend`] naming `plugin`.
+pub fn check_decompressed(
+    plugin: &str,
+    out: &Data,
+    expected: Option<(DType, &[usize])>,
+) -> Result<()> {
+    let fail = |m: String| Err(PressioError::backend(plugin, m));
+    let (have, want) = (out.num_bytes(), out.expected_bytes());
+    if out.dims().is_empty() && have > 0 {
+        return fail(format!(
+            "decompression returned {have} bytes of {} without dims",
+            out.dtype()
+        ));
+    }
+    if have != want {
+        return fail(if have == 0 {
+            format!(
+                "decompression reported success but returned no buffer for its {} {} values \
+                 (dims {:?})",
+                out.num_elements(),
+                out.dtype(),
+                out.dims()
+            )
+        } else {
+            format!(
+                "decompression returned {have} bytes for dims {:?} of {} ({want} expected)",
+                out.dims(),
+                out.dtype()
+            )
+        });
+    }
+    let Some((dtype, dims)) = expected else {
+        return Ok(());
+    };
+    if out.dtype() != dtype {
+        return fail(format!(
+            "decompression returned {} values where {dtype} was asked for",
+            out.dtype()
+        ));
+    }
+    let normal = |d: &[usize]| d.iter().copied().filter(|&x| x != 1).collect::<Vec<_>>();
+    let n: usize = if dims.is_empty() {
+        0
+    } else {
+        dims.iter().product()
+    };
+    let got = normal(out.dims());
+    if out.num_elements() != n || (got != normal(dims) && got.len() > 1) {
+        return fail(format!(
+            "decompression returned dims {:?} where {dims:?} were asked for",
+            out.dims()
+        ));
+    }
+    Ok(())
+}
+
 /// A compressor handle: a plugin plus the metric attached to it and the last error
 /// (LibPressio's `pressio_compressor`).
 pub struct Compressor {
@@ -472,7 +537,8 @@ impl Compressor {
 
     /// Check a decompressed result against the caller's template and store it in `output`,
     /// honouring pre-allocated (possibly borrowed) outputs.
-    fn deliver(mut result: Data, output: &mut Data) -> Result<()> {
+    fn deliver(plugin: &str, mut result: Data, output: &mut Data) -> Result<()> {
+        check_decompressed(plugin, &result, None)?;
         let template_known = !output.dims().is_empty() && output.num_elements() > 0;
         if template_known {
             if output.dtype() != result.dtype() && output.dtype() != DType::Byte {
@@ -520,7 +586,7 @@ impl Compressor {
         let template = Data::empty(output.dtype(), output.dims());
         let plugin = &mut self.plugin;
         let r = caught("decompress", || plugin.decompress(input, &template))
-            .and_then(|res| Self::deliver(res, output));
+            .and_then(|res| Self::deliver(plugin.id(), res, output));
         if let Some(m) = self.metrics.borrow_mut().as_mut() {
             let _ = m.plugin_mut().end_decompress(input, output, r.is_ok());
         }
@@ -599,8 +665,18 @@ impl Compressor {
         let plugin = &mut self.plugin;
         let r =
             caught("decompress_many", || plugin.decompress_many(inputs, &trefs)).and_then(|res| {
+                if res.len() != outputs.len() {
+                    return Err(PressioError::backend(
+                        plugin.id(),
+                        format!(
+                            "decompress_many returned {} buffers for {} outputs",
+                            res.len(),
+                            outputs.len()
+                        ),
+                    ));
+                }
                 for (o, d) in outputs.iter_mut().zip(res) {
-                    Self::deliver(d, o)?;
+                    Self::deliver(plugin.id(), d, o)?;
                 }
                 Ok(())
             });
@@ -686,5 +762,54 @@ impl Clone for Compressor {
             copy_results: self.copy_results,
             last_error: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decompressed_results_are_checked_before_use() {
+        let dims = [4usize, 3];
+        let good = Data::from_vec(vec![1f32; 12], &dims).unwrap();
+        let want = Some((DType::Float, &dims[..]));
+        assert!(check_decompressed("x", &good, want).is_ok());
+        assert!(check_decompressed("x", &good, None).is_ok());
+        // a flat result of the right length, and extents of 1, are fine
+        let flat = Data::from_vec(vec![1f32; 12], &[12]).unwrap();
+        assert!(check_decompressed("x", &flat, want).is_ok());
+        let ones = Data::from_vec(vec![1f32; 12], &[4, 1, 3]).unwrap();
+        assert!(check_decompressed("x", &ones, want).is_ok());
+        let refused = |d: &Data, want, words: &str| {
+            let e = check_decompressed("inner", d, want).unwrap_err();
+            assert_eq!(e.code(), 13, "{e}");
+            let m = e.to_string();
+            assert!(m.starts_with("inner: ") && m.contains(words), "{m}");
+        };
+        // success without a buffer (LibPressio's sz3 on an unallocated output), with or without
+        // expectations
+        let empty = Data::empty(DType::Float, &dims);
+        refused(&empty, want, "no buffer for its 12 float values");
+        refused(&empty, None, "no buffer");
+        refused(
+            &Data::from_vec(vec![1f32; 11], &[11]).unwrap(),
+            want,
+            "dims [11]",
+        );
+        refused(
+            &Data::from_vec(vec![1f32; 12], &[3, 4]).unwrap(),
+            want,
+            "dims [3, 4]",
+        );
+        refused(
+            &Data::from_vec(vec![1f64; 12], &dims).unwrap(),
+            want,
+            "double",
+        );
+        // a byte result is checked like any other
+        let raw = Data::from_byte_vec(vec![1, 2, 3]);
+        assert!(check_decompressed("x", &raw, None).is_ok());
+        refused(&raw, want, "byte");
     }
 }

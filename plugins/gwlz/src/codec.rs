@@ -9,7 +9,12 @@
 //! * `WGTS`: the fp32 weights of the groups that have a model, in group order;
 //! * `REJC`: (strict mode) indices of in-model points that keep `X'`;
 //! * `EXCT`: (strict mode) points stored exactly because no candidate value was within the
-//!   bound (the inner compressor broke its bound there).
+//!   bound (the inner compressor broke its bound there);
+//! * `XPFP`: a fingerprint of `X'` as the encoder decoded it (see [`Fingerprint`]). The decoder
+//!   refuses a stream whose inner compressor decodes other values: another implementation under
+//!   the same id (LibPressio's `zfp` inside LibPressio, pressio-ml's in the CLI) or an inner
+//!   compressor whose streams depend on options the decoder lacks would otherwise give wrong
+//!   values with no error. Every layout 2 stream carries it.
 
 use crate::enhancer::{self, stored_params, Folded, TrainInfo, TrainSettings};
 use crate::features::{GroupInputs, Layout, PATCH_LEN};
@@ -20,7 +25,9 @@ use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
 use pressio_ml_codec::container::{ParsedStream, Section, Tag};
 use pressio_ml_codec::field::{FieldCodec, Float};
 use pressio_ml_codec::points::{decode_indices, decode_points, encode_indices, encode_points};
-use pressio_ml_core::{keys, CompressorPlugin, Data, Options, PressioError, Registry, Result};
+use pressio_ml_core::{
+    check_decompressed, keys, CompressorPlugin, Data, Options, PressioError, Registry, Result,
+};
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -38,6 +45,10 @@ pub const TAG_WEIGHTS: Tag = Tag(*b"WGTS");
 pub const TAG_REJECTED: Tag = Tag(*b"REJC");
 /// Points stored exactly.
 pub const TAG_EXACT: Tag = Tag(*b"EXCT");
+/// Fingerprint of the inner compressor's decoded values.
+pub const TAG_INNER_PRINT: Tag = Tag(*b"XPFP");
+/// Most values of `X'` a fingerprint samples.
+const PRINT_SAMPLES: usize = 32;
 /// Layout version of the `GWLZ` section: 2 since enhancer predictions come from the portable
 /// engine (layout 1 streams were predicted by libtorch, whose bits depend on the host).
 const LAYOUT: u8 = 2;
@@ -203,11 +214,127 @@ impl Meta {
     }
 }
 
+/// A fingerprint of `X'`, the inner compressor's decoded values: how many are finite, their
+/// mean, and up to 32 values at evenly spaced indices (first and last included).
+/// The encoder stores it; the decoder recomputes it from its own `X'` and requires the same
+/// finite count and every number within `abs / 64` (the strict mode's slack, far above rounding
+/// differences and far below what a misparsed inner stream gives).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fingerprint {
+    finite: u64,
+    mean: f64,
+    samples: Vec<f64>,
+}
+
+impl Fingerprint {
+    /// The fingerprint of `xp`.
+    pub fn of<T: Float>(xp: &[T]) -> Fingerprint {
+        let n = xp.len();
+        let (mut finite, mut sum) = (0u64, 0.0f64);
+        for v in xp.iter().map(|v| v.to_f64()).filter(|v| v.is_finite()) {
+            finite += 1;
+            sum += v;
+        }
+        let k = n.min(PRINT_SAMPLES);
+        let samples = (0..k)
+            .map(|j| {
+                let i = if k > 1 { j * (n - 1) / (k - 1) } else { 0 };
+                xp[i].to_f64()
+            })
+            .collect();
+        Fingerprint {
+            finite,
+            mean: if finite > 0 { sum / finite as f64 } else { 0.0 },
+            samples,
+        }
+    }
+
+    fn write(&self) -> Vec<u8> {
+        let mut w = ByteWriter::with_capacity(20 + 8 * self.samples.len());
+        w.put_u64(self.finite);
+        w.put_f64(self.mean);
+        w.put_u32(self.samples.len() as u32);
+        for &v in &self.samples {
+            w.put_f64(v);
+        }
+        w.into_inner()
+    }
+
+    fn read(bytes: &[u8]) -> Result<Fingerprint> {
+        let mut r = ByteReader::new(bytes, "gwlz inner fingerprint");
+        let finite = r.u64()?;
+        let mean = r.f64()?;
+        let k = r.u32()? as usize;
+        if k > PRINT_SAMPLES {
+            return Err(PressioError::corrupt(format!(
+                "gwlz: {k} fingerprint samples"
+            )));
+        }
+        let samples = (0..k).map(|_| r.f64()).collect::<Result<Vec<f64>>>()?;
+        r.finish()?;
+        Ok(Fingerprint {
+            finite,
+            mean,
+            samples,
+        })
+    }
+
+    /// Refuse `decoded` (the decoder's fingerprint) unless it matches this one within `tol`.
+    fn check(&self, decoded: &Fingerprint, tol: f64, id: &str) -> Result<()> {
+        let close = |a: f64, b: f64| {
+            if a.is_finite() && b.is_finite() {
+                (a - b).abs() <= tol
+            } else {
+                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+            }
+        };
+        let differs = if self.finite != decoded.finite {
+            Some(format!(
+                "{} finite values, {} at compression",
+                decoded.finite, self.finite
+            ))
+        } else if self.samples.len() != decoded.samples.len() {
+            Some(format!(
+                "{} samples, {} at compression",
+                decoded.samples.len(),
+                self.samples.len()
+            ))
+        } else if let Some((j, (a, b))) = self
+            .samples
+            .iter()
+            .zip(&decoded.samples)
+            .enumerate()
+            .find(|(_, (a, b))| !close(**a, **b))
+        {
+            Some(format!("sample {j} is {b}, {a} at compression"))
+        } else if !close(self.mean, decoded.mean) {
+            Some(format!(
+                "mean {}, {} at compression",
+                decoded.mean, self.mean
+            ))
+        } else {
+            None
+        };
+        match differs {
+            None => Ok(()),
+            Some(what) => Err(PressioError::StreamMismatch(format!(
+                "gwlz: the inner compressor `{id}` decoded other values than at compression \
+                 ({what}): the stream's inner `{id}` stream was written by another \
+                 implementation of `{id}` (LibPressio's inside LibPressio, pressio-ml's in the \
+                 pressio-ml CLI and C ABI) or with inner options this decoder lacks (LibPressio's \
+                 zfp streams do not record zfp:rate, zfp:precision, zfp:mode or the expert keys)"
+            ))),
+        }
+    }
+}
+
 /// The GWLZ body: wraps an inner compressor.
 pub struct GwlzCodec<'a> {
     /// For the decoder's inner compressor.
     pub registry: &'a Registry,
-    /// The configured inner compressor (encoding only; cloned per call).
+    /// The configured inner compressor, cloned per call: required to encode; used to decode
+    /// streams of the same inner id (so the inner compressor decodes with the user's inner
+    /// options), a fresh one from `registry` being used otherwise.
     pub inner: Option<&'a dyn CompressorPlugin>,
     /// User settings.
     pub settings: &'a Settings,
@@ -254,31 +381,69 @@ fn members(groups: &[u16], n_groups: usize) -> Vec<Vec<usize>> {
     m
 }
 
-fn decode_inner<T: Float>(registry: &Registry, bytes: &[u8], dims: &[usize]) -> Result<Vec<T>> {
+/// The options `gwlz` gives its inner compressor for one run, compression or decompression: its
+/// bound as `pressio:abs` (the meaning the key has in LibPressio and pressio-ml alike), its thread
+/// count, and no fill handling (the envelope already replaced fill points by a stand-in). Both
+/// sides set the same ones, so an inner compressor whose streams depend on its options decodes
+/// what it wrote: LibPressio's `zfp` stores no header, and its decoder must run in the accuracy
+/// mode its encoder ran in.
+fn run_options(abs: f64, nthreads: u32) -> Options {
+    Options::new()
+        .with(keys::ABS, abs)
+        .with(keys::NTHREADS, nthreads)
+        .with(pressio_ml_core::fill::FILL_MODE, "none")
+}
+
+/// An inner compressor ready to run: a copy of the `configured` one (the user's inner options)
+/// when it has id `id`, a fresh one from `registry` otherwise, with [`run_options`] applied.
+fn ready_inner(
+    registry: &Registry,
+    configured: Option<&dyn CompressorPlugin>,
+    id: &str,
+    abs: f64,
+    nthreads: u32,
+) -> Result<Box<dyn CompressorPlugin>> {
+    let mut inner = match configured.filter(|c| c.id() == id) {
+        Some(c) => c.clone_plugin(),
+        None => {
+            if !registry.has_compressor(id) {
+                return Err(PressioError::StreamMismatch(format!(
+                    "the stream's inner compressor `{id}` is not registered here"
+                )));
+            }
+            registry.compressor_plugin(id)?
+        }
+    };
+    inner
+        .set_options(&run_options(abs, nthreads))
+        .map_err(|e| inner_error(id, e))?;
+    Ok(inner)
+}
+
+/// The inner compressor's id and stream in an `INNR` section.
+fn split_inner(bytes: &[u8]) -> Result<(String, &[u8])> {
     let mut r = ByteReader::new(bytes, "gwlz inner stream");
     let id = r.str()?.to_string();
-    let stream = &bytes[r.position()..];
-    if !registry.has_compressor(&id) {
-        return Err(PressioError::StreamMismatch(format!(
-            "the stream's inner compressor `{id}` is not registered here"
-        )));
-    }
-    let mut inner = registry.compressor_plugin(&id)?;
+    Ok((id, &bytes[r.position()..]))
+}
+
+/// Decompress the inner `stream` with `inner` (whose id is `id`) into `dims` values of `T`.
+/// The result is never trusted: an inner compressor that reports success with no buffer, a short
+/// one, another dtype or other dims (LibPressio's `sz3` leaves the data NULL when the output has
+/// no buffer) is an error naming it.
+fn decode_inner<T: Float>(
+    inner: &mut dyn CompressorPlugin,
+    id: &str,
+    stream: &[u8],
+    dims: &[usize],
+) -> Result<Vec<T>> {
     let out = inner
         .decompress(
             &Data::from_byte_vec(stream.to_vec()),
             &Data::empty(T::DTYPE, dims),
         )
-        .map_err(|e| inner_error(&id, e))?;
-    let n: usize = dims.iter().product();
-    if out.dtype() != T::DTYPE || out.num_elements() != n {
-        return Err(PressioError::corrupt(format!(
-            "inner compressor `{id}` decoded {} {} values, expected {n} {}",
-            out.num_elements(),
-            out.dtype().name(),
-            T::DTYPE.name()
-        )));
-    }
+        .map_err(|e| inner_error(id, e))?;
+    check_decompressed(id, &out, Some((T::DTYPE, dims))).map_err(|e| inner_error(id, e))?;
     Ok(out.as_slice::<T>()?.to_vec())
 }
 
@@ -293,26 +458,24 @@ impl GwlzCodec<'_> {
             .inner
             .ok_or_else(|| PressioError::Internal("gwlz encoder without inner".into()))?;
         let id = proto.id().to_string();
-        let mut inner = proto.clone_plugin();
-        inner
-            .set_options(
-                &Options::new()
-                    .with(keys::ABS, abs)
-                    .with(keys::NTHREADS, self.settings.nthreads)
-                    // the envelope already replaced fill points by a stand-in
-                    .with(pressio_ml_core::fill::FILL_MODE, "none"),
-            )
-            .map_err(|e| inner_error(&id, e))?;
+        let mut inner = ready_inner(self.registry, Some(proto), &id, abs, self.settings.nthreads)?;
         let input = Data::from_vec(values.to_vec(), dims)?;
         let stream = inner.compress(&input).map_err(|e| inner_error(&id, e))?;
+        if !stream.has_data() {
+            return Err(PressioError::backend(
+                &id,
+                "inner compressor: compression reported success but returned an empty stream",
+            ));
+        }
         self.stats.inner_results = inner.metrics_results();
         let mut w = ByteWriter::with_capacity(stream.num_bytes() + id.len() + 8);
         w.put_str(&id);
         w.put_bytes(stream.bytes());
         let section = w.into_inner();
-        self.stats.inner_id = id;
         self.stats.inner_bytes = stream.num_bytes();
-        let xp = decode_inner::<T>(self.registry, &section, dims)?;
+        // X' as the decoder will see it: decoded by a compressor set up as the decoder's is.
+        let xp = decode_inner::<T>(inner.as_mut(), &id, stream.bytes(), dims)?;
+        self.stats.inner_id = id;
         Ok((section, xp))
     }
 
@@ -546,6 +709,7 @@ impl FieldCodec for GwlzCodec<'_> {
         let mut sections = vec![
             Section::new(TAG_INNER, inner_section),
             Section::new(TAG_GWLZ, meta.write()),
+            Section::new(TAG_INNER_PRINT, Fingerprint::of(&xp_t).write()),
         ];
         if self.stats.models > 0 {
             sections.push(Section::new(TAG_WEIGHTS, weights.into_inner()));
@@ -574,7 +738,16 @@ impl FieldCodec for GwlzCodec<'_> {
     ) -> Result<()> {
         let n = out.len();
         let meta = Meta::read(stream.section(TAG_GWLZ)?)?;
-        let xp_t = decode_inner::<T>(self.registry, stream.section(TAG_INNER)?, dims)?;
+        let (id, inner_stream) = split_inner(stream.section(TAG_INNER)?)?;
+        let mut inner = ready_inner(self.registry, self.inner, &id, abs, self.settings.nthreads)?;
+        let xp_t = decode_inner::<T>(inner.as_mut(), &id, inner_stream, dims)?;
+        drop(inner);
+        // every layout 2 stream carries the fingerprint
+        Fingerprint::read(stream.section(TAG_INNER_PRINT)?)?.check(
+            &Fingerprint::of(&xp_t),
+            abs * SLACK_FRACTION,
+            &id,
+        )?;
         out.copy_from_slice(&xp_t);
         let n_groups = meta.scales.len();
         let n_models = meta.scales.iter().flatten().count();

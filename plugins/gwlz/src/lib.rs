@@ -37,6 +37,19 @@
 //! byte-identical for every thread count (unless `gwlz:time_budget` cuts training short).
 //! Inference runs under `pressio-ml-nn`'s deterministic lock in fixed batches; strict mode
 //! does not need bit-identical predictions, only ones within the slack.
+//!
+//! # Inner compressors are not trusted
+//!
+//! The inner compressor may be foreign: inside LibPressio it is LibPressio's own `sz3`, `zfp` or
+//! `sperr`, reached through the bridge. For every run, compression and decompression alike, the
+//! inner compressor gets the same keys: `pressio:abs` (the resolved bound), `pressio:nthreads`
+//! and `pressio:fill_mode = none`. Compressors whose streams depend on their options, such as
+//! LibPressio's headerless `zfp`, therefore decode what they wrote. Every result is checked
+//! before use:
+//! - an empty stream is error 13;
+//! - a decompressed buffer that is missing or short, or that has another dtype or other dims,
+//!   is error 13 naming the compressor (`check_decompressed`);
+//! - an `X'` that differs from the encoder's fingerprint is error 10 (see [`codec::Fingerprint`]).
 
 #![warn(missing_docs)]
 
@@ -602,7 +615,7 @@ impl CompressorPlugin for Gwlz {
         let settings = self.settings()?;
         let mut codec = GwlzCodec {
             registry: &self.registry,
-            inner: None,
+            inner: self.inner.as_deref(),
             settings: &settings,
             stats: RunStats::default(),
         };
