@@ -132,6 +132,42 @@ pub trait FieldCodec {
     ) -> Result<()>;
 }
 
+/// Implement [`FieldCodec`] for `$codec` by dispatching on the element width to two functions
+/// generic over the substrate's floats, instantiated for `f32` and `f64`:
+/// `$encode(&mut codec, &[T], dims, abs) -> Result<Vec<Section>>` and
+/// `$decode(&mut codec, &ParsedStream, dims, abs, &mut [T]) -> Result<()>`.
+#[macro_export]
+macro_rules! field_codec_by_width {
+    ($codec:ty, $encode:path, $decode:path) => {
+        impl $crate::field::FieldCodec for $codec {
+            fn encode<T: $crate::field::Float>(
+                &mut self,
+                values: &[T],
+                dims: &[usize],
+                abs: f64,
+            ) -> ::pressio_ml_core::Result<::std::vec::Vec<$crate::container::Section>> {
+                match T::as_float_slice(values) {
+                    $crate::field::FloatSlice::F32(v) => $encode(self, v, dims, abs),
+                    $crate::field::FloatSlice::F64(v) => $encode(self, v, dims, abs),
+                }
+            }
+
+            fn decode<T: $crate::field::Float>(
+                &mut self,
+                stream: &$crate::container::ParsedStream<'_>,
+                dims: &[usize],
+                abs: f64,
+                out: &mut [T],
+            ) -> ::pressio_ml_core::Result<()> {
+                match T::as_float_slice_mut(out) {
+                    $crate::field::FloatSliceMut::F32(o) => $decode(self, stream, dims, abs, o),
+                    $crate::field::FloatSliceMut::F64(o) => $decode(self, stream, dims, abs, o),
+                }
+            }
+        }
+    };
+}
+
 /// What the envelope needs to write a stream.
 #[derive(Debug, Clone)]
 pub struct EncodeParams<'a> {

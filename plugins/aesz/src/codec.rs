@@ -25,7 +25,6 @@
 use crate::model::LoadedModel;
 use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
 use pressio_ml_codec::container::{ParsedStream, Section, Tag};
-use pressio_ml_codec::field::{self, FieldCodec, FloatSlice, FloatSliceMut};
 use pressio_ml_codec::lorenzo::{predict_at, LorenzoValue};
 use pressio_ml_codec::quantizer::{
     values_from_le_bytes, values_to_le_bytes, Dequantizer, Float, LinearQuantizer, DEFAULT_RADIUS,
@@ -1301,32 +1300,7 @@ fn decode_typed<T: Float + LorenzoValue>(
     Ok(())
 }
 
-impl FieldCodec for AeszCodec<'_> {
-    fn encode<T: field::Float>(
-        &mut self,
-        values: &[T],
-        dims: &[usize],
-        abs: f64,
-    ) -> Result<Vec<Section>> {
-        match T::as_float_slice(values) {
-            FloatSlice::F32(v) => encode_typed(self, v, dims, abs),
-            FloatSlice::F64(v) => encode_typed(self, v, dims, abs),
-        }
-    }
-
-    fn decode<T: field::Float>(
-        &mut self,
-        stream: &ParsedStream<'_>,
-        dims: &[usize],
-        abs: f64,
-        out: &mut [T],
-    ) -> Result<()> {
-        match T::as_float_slice_mut(out) {
-            FloatSliceMut::F32(o) => decode_typed(self, stream, dims, abs, o),
-            FloatSliceMut::F64(o) => decode_typed(self, stream, dims, abs, o),
-        }
-    }
-}
+pressio_ml_codec::field_codec_by_width!(AeszCodec<'_>, encode_typed, decode_typed);
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,6 @@
 use crate::model::LoadedModel;
 use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
 use pressio_ml_codec::container::{ParsedStream, Section, Tag};
-use pressio_ml_codec::field::{self, FieldCodec, FloatSlice, FloatSliceMut};
 use pressio_ml_codec::hybrid::{
     fit_blend, hybrid_compress, hybrid_decompress, snap_differences, Blend,
 };
@@ -321,29 +320,4 @@ fn decode_typed<T: Float>(
     Ok(())
 }
 
-impl FieldCodec for CfnnCodec<'_> {
-    fn encode<T: field::Float>(
-        &mut self,
-        values: &[T],
-        dims: &[usize],
-        abs: f64,
-    ) -> Result<Vec<Section>> {
-        match T::as_float_slice(values) {
-            FloatSlice::F32(v) => encode_typed(self, v, dims, abs),
-            FloatSlice::F64(v) => encode_typed(self, v, dims, abs),
-        }
-    }
-
-    fn decode<T: field::Float>(
-        &mut self,
-        stream: &ParsedStream<'_>,
-        dims: &[usize],
-        abs: f64,
-        out: &mut [T],
-    ) -> Result<()> {
-        match T::as_float_slice_mut(out) {
-            FloatSliceMut::F32(o) => decode_typed(self, stream, dims, abs, o),
-            FloatSliceMut::F64(o) => decode_typed(self, stream, dims, abs, o),
-        }
-    }
-}
+pressio_ml_codec::field_codec_by_width!(CfnnCodec<'_>, encode_typed, decode_typed);
