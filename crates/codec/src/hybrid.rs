@@ -22,7 +22,7 @@
 //! is exactly dual-quantized Lorenzo.
 
 use crate::lorenzo::{check_len, DualQuantized, Padded};
-use crate::quantizer::{DualQuantizer, Float};
+use crate::quantizer::{DualQuantizer, Float, Prequantized};
 use pressio_ml_core::{PressioError, Result};
 
 /// Differences are snapped to multiples of `2^-SNAP_BITS` pre-quantization units.
@@ -120,23 +120,17 @@ fn sweep(d: &[usize], mut value: impl FnMut(usize, i64, &[i64]) -> Result<i64>) 
     })
 }
 
-/// Fit the blend by least squares of `q - f_L` on `f_a - f_L` and a constant, over every point.
-/// Falls back to pure Lorenzo when the system is singular.
-pub fn fit_blend<T: Float>(
-    data: &[T],
-    dims: &[usize],
-    eb: f64,
-    diffs: &[Vec<f64>],
-) -> Result<Blend> {
-    let d = check_len(dims, data.len())?;
-    check_diffs(&d, data.len(), diffs)?;
+/// Fit the blend by least squares of `q - f_L` on `f_a - f_L` and a constant, over every point
+/// of the pre-quantized field `q`. Falls back to pure Lorenzo when the system is singular.
+pub fn fit_blend(q: &[i64], dims: &[usize], diffs: &[Vec<f64>]) -> Result<Blend> {
+    let d = check_len(dims, q.len())?;
+    check_diffs(&d, q.len(), diffs)?;
     let m = d.len() + 1;
-    let pre = DualQuantizer::new(eb, 1)?.prequantize_all(data);
     let mut ata = vec![0f64; m * m];
     let mut atb = vec![0f64; m];
     let mut feat = vec![0f64; m];
     sweep(&d, |k, f_l, back| {
-        let q = pre.q[k];
+        let q = q[k];
         let fl = f_l as f64;
         for (a, f) in feat.iter_mut().take(m - 1).enumerate() {
             *f = back[a] as f64 + diffs[a][k] - fl;
@@ -209,13 +203,27 @@ pub fn hybrid_compress<T: Float>(
     diffs: &[Vec<f64>],
     blend: &Blend,
 ) -> Result<DualQuantized<T>> {
-    let d = check_len(dims, data.len())?;
-    check_diffs(&d, data.len(), diffs)?;
+    let pre = DualQuantizer::new(eb, radius)?.prequantize_all(data);
+    hybrid_code(&pre, dims, eb, radius, diffs, blend)
+}
+
+/// Code an already pre-quantized field (bound `eb`) against the hybrid prediction, so that a
+/// caller trying several blends pre-quantizes once.
+pub fn hybrid_code<T: Float>(
+    pre: &Prequantized<T>,
+    dims: &[usize],
+    eb: f64,
+    radius: u32,
+    diffs: &[Vec<f64>],
+    blend: &Blend,
+) -> Result<DualQuantized<T>> {
+    let n = pre.q.len();
+    let d = check_len(dims, n)?;
+    check_diffs(&d, n, diffs)?;
     blend.check(diffs.len())?;
     let dq = DualQuantizer::new(eb, radius)?;
-    let pre = dq.prequantize_all(data);
     let views: Vec<&[f64]> = diffs.iter().map(Vec::as_slice).collect();
-    let mut codes = vec![0u32; data.len()];
+    let mut codes = vec![0u32; n];
     let mut outliers = Vec::new();
     sweep(&d, |k, f_l, back| {
         let q = pre.q[k];
@@ -230,7 +238,7 @@ pub fn hybrid_compress<T: Float>(
     Ok(DualQuantized {
         codes,
         outliers,
-        exceptions: pre.exceptions,
+        exceptions: pre.exceptions.clone(),
     })
 }
 
@@ -300,7 +308,8 @@ mod tests {
         let (t, d) = field(nx, ny);
         let eb = 0.01;
         let diffs = snap_differences(&d, eb);
-        let blend = fit_blend(&t, &[nx, ny], eb, &diffs).unwrap();
+        let pre = DualQuantizer::new(eb, 32768).unwrap().prequantize_all(&t);
+        let blend = fit_blend(&pre.q, &[nx, ny], &diffs).unwrap();
         // the cross-field predictors are exact here: most weight goes to them
         assert!(blend.weights.iter().sum::<f64>() > 0.8, "{blend:?}");
         let enc = hybrid_compress(&t, &[nx, ny], eb, 32768, &diffs, &blend).unwrap();
@@ -341,8 +350,13 @@ mod tests {
             .collect();
         let eb = 0.05;
         let diffs = snap_differences(&noise, eb);
-        let blend = fit_blend(&t, &[nx, ny], eb, &diffs).unwrap();
-        let enc = hybrid_compress(&t, &[nx, ny], eb, 32768, &diffs, &blend).unwrap();
+        let pre = DualQuantizer::new(eb, 32768).unwrap().prequantize_all(&t);
+        let blend = fit_blend(&pre.q, &[nx, ny], &diffs).unwrap();
+        let enc = hybrid_code(&pre, &[nx, ny], eb, 32768, &diffs, &blend).unwrap();
+        assert_eq!(
+            enc,
+            hybrid_compress(&t, &[nx, ny], eb, 32768, &diffs, &blend).unwrap()
+        );
         let dec = hybrid_decompress(&[nx, ny], eb, 32768, &diffs, &blend, &enc).unwrap();
         assert!(t
             .iter()

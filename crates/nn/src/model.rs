@@ -415,6 +415,44 @@ pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<PathBuf> {
     Ok(p)
 }
 
+/// A trained model as [`write_model`] wrote it.
+#[derive(Debug, Clone)]
+pub struct WrittenModel {
+    /// The manifest, its `weights` filled in.
+    pub manifest: Manifest,
+    /// `<dir>/<name>.json`.
+    pub manifest_path: PathBuf,
+    /// `<dir>/<name>.safetensors`.
+    pub weights_path: PathBuf,
+}
+
+/// Write a trained model into `dir` (created if needed): the variables of `vs` as
+/// `<name>.safetensors`, and `manifest` with its `weights` set to that file's name, SHA-256
+/// and size as `<name>.json`. The name is checked before anything is written.
+pub fn write_model(dir: &Path, vs: &VarStore, mut manifest: Manifest) -> Result<WrittenModel> {
+    if !valid_name(&manifest.name) {
+        return Err(PressioError::InvalidArgument(format!(
+            "`{}` is not a model name (letters, digits, '-', '_', '.')",
+            manifest.name
+        )));
+    }
+    std::fs::create_dir_all(dir)?;
+    let file = format!("{}.safetensors", manifest.name);
+    let weights_path = dir.join(&file);
+    let (hash, bytes) = save_weights(vs, &weights_path)?;
+    manifest.weights = Some(WeightsRef {
+        file,
+        sha256: hex(&hash),
+        bytes,
+    });
+    let manifest_path = write_manifest(dir, &manifest)?;
+    Ok(WrittenModel {
+        manifest,
+        manifest_path,
+        weights_path,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

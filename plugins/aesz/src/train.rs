@@ -21,8 +21,7 @@ use pressio_ml_nn::inference::{
     init_runtime, libtorch_version, set_deterministic, set_threads, tensor_from_f32,
 };
 use pressio_ml_nn::model::{
-    hex, save_weights, write_manifest, DataRef, Manifest, Normalization, TrainingRecord,
-    WeightsRef, MANIFEST_FORMAT,
+    write_manifest, write_model, DataRef, Manifest, Normalization, TrainingRecord, MANIFEST_FORMAT,
 };
 use pressio_ml_nn::{device::device_name, tch_error, DeviceSpec};
 use std::collections::BTreeMap;
@@ -575,10 +574,6 @@ pub fn train(inputs: &[TrainInput], o: &TrainOptions) -> Result<TrainReport> {
     pb.finish_and_clear();
     let test_mse = eval_mse(&net, &test_t, 256)?;
 
-    std::fs::create_dir_all(&o.out_dir)?;
-    let wfile = format!("{}.safetensors", o.name);
-    let weights_path = o.out_dir.join(&wfile);
-    let (hash, bytes) = save_weights(&vs, &weights_path)?;
     // Only finite values (an empty validation or test set has none; JSON has no NaN).
     let losses: BTreeMap<String, f64> = [
         ("train_loss", last_epoch_loss),
@@ -673,17 +668,13 @@ pub fn train(inputs: &[TrainInput], o: &TrainOptions) -> Result<TrainReport> {
                 o.notes
             ),
         },
-        weights: Some(WeightsRef {
-            file: wfile,
-            sha256: hex(&hash),
-            bytes,
-        }),
+        weights: None,
     };
-    let manifest_path = write_manifest(&o.out_dir, &manifest)?;
+    let written = write_model(&o.out_dir, &vs, manifest)?;
     Ok(TrainReport {
-        manifest,
-        manifest_path,
-        weights_path,
+        manifest: written.manifest,
+        manifest_path: written.manifest_path,
+        weights_path: written.weights_path,
     })
 }
 

@@ -16,12 +16,12 @@ use crate::model::LoadedModel;
 use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
 use pressio_ml_codec::container::{ParsedStream, Section, Tag};
 use pressio_ml_codec::hybrid::{
-    fit_blend, hybrid_compress, hybrid_decompress, snap_differences, Blend,
+    fit_blend, hybrid_code, hybrid_decompress, snap_differences, Blend,
 };
 use pressio_ml_codec::interp::squeeze_dims;
 use pressio_ml_codec::lorenzo::DualQuantized;
 use pressio_ml_codec::quantizer::{
-    values_from_le_bytes, values_to_le_bytes, Float, DEFAULT_RADIUS,
+    values_from_le_bytes, values_to_le_bytes, DualQuantizer, Float, DEFAULT_RADIUS,
 };
 use pressio_ml_codec::{huffman, lossless};
 use pressio_ml_core::{PressioError, Result};
@@ -196,23 +196,20 @@ fn encode_typed<T: Float>(
 ) -> Result<Vec<Section>> {
     let n = values.len();
     let diffs = codec.differences(dims, n, abs)?;
-    let baseline = hybrid_compress(values, dims, abs, RADIUS, &[], &Blend::lorenzo(0))?;
+    // pre-quantize once; code the baseline and, with a network, the hybrid
+    let pre = DualQuantizer::new(abs, RADIUS)?.prequantize_all(values);
+    let baseline = hybrid_code(&pre, dims, abs, RADIUS, &[], &Blend::lorenzo(0))?;
     let (base_zip, base_len) = code(&baseline, codec.parallel)?;
-    let mut chosen = (
-        false,
-        Blend::lorenzo(0),
-        baseline,
-        base_zip.clone(),
-        base_len,
-    );
+    let baseline_bytes = base_zip.len();
+    let mut chosen = (false, Blend::lorenzo(0), baseline, base_zip, base_len);
     let mut hybrid_bytes = 0;
     if !diffs.is_empty() {
-        let blend = fit_blend(values, dims, abs, &diffs)?;
-        let enc = hybrid_compress(values, dims, abs, RADIUS, &diffs, &blend)?;
+        let blend = fit_blend(&pre.q, dims, &diffs)?;
+        let enc = hybrid_code(&pre, dims, abs, RADIUS, &diffs, &blend)?;
         let (zip, len) = code(&enc, codec.parallel)?;
         hybrid_bytes = zip.len() as u64;
         // the blend costs 8 bytes per axis and 8 more: keep it only when it pays
-        if zip.len() + 8 * (blend.weights.len() + 1) < base_zip.len() {
+        if zip.len() + 8 * (blend.weights.len() + 1) < baseline_bytes {
             chosen = (true, blend, enc, zip, len);
         }
     }
@@ -222,7 +219,7 @@ fn encode_typed<T: Float>(
         blend: blend.weights.iter().copied().chain([blend.bias]).collect(),
         outliers: enc.outliers.len() as u64,
         payload_bytes: zip.len() as u64,
-        baseline_bytes: base_zip.len() as u64,
+        baseline_bytes: baseline_bytes as u64,
         hybrid_bytes,
     };
     let head = Head {

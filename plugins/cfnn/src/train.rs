@@ -9,10 +9,7 @@ use crate::model::{
 use indicatif::{ProgressBar, ProgressStyle};
 use pressio_ml_core::{PressioError, Result};
 use pressio_ml_nn::inference::{init_runtime, libtorch_version, tensor_from_f32};
-use pressio_ml_nn::model::{
-    hex, save_weights, write_manifest, DataRef, Manifest, TrainingRecord, WeightsRef,
-    MANIFEST_FORMAT,
-};
+use pressio_ml_nn::model::{write_model, DataRef, Manifest, TrainingRecord, MANIFEST_FORMAT};
 use pressio_ml_nn::{device::device_name, tch_error};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -165,6 +162,16 @@ pub fn train(field: &TrainField, o: &TrainOptions) -> Result<TrainReport> {
             rng.gen_range(0..=ext[a].saturating_sub(o.tile))
         }
     };
+    // the tile interiors of windows `[n, c, window...]`
+    let crop = |t: Tensor| -> Result<Tensor> {
+        let mut t = t;
+        for (k, a) in (3 - m..3).enumerate() {
+            t = t
+                .f_narrow(2 + k as i64, halo[a] as i64, o.tile as i64)
+                .map_err(|e| tch_error("crop", e))?;
+        }
+        Ok(t)
+    };
     let batch_tensors = |jobs: &[(usize, [usize; 3])]| -> Result<(Tensor, Tensor, Tensor)> {
         let mut x = Vec::new();
         let mut y = Vec::new();
@@ -179,33 +186,15 @@ pub fn train(field: &TrainField, o: &TrainOptions) -> Result<TrainReport> {
         ys.extend(&wshape);
         let x = tensor_from_f32(&x, &xs, o.device)?;
         let y = tensor_from_f32(&y, &ys, o.device)?;
-        // the tile interiors only
-        let crop = |t: Tensor| -> Result<Tensor> {
-            let mut t = t;
-            for (k, a) in (3 - m..3).enumerate() {
-                t = t
-                    .f_narrow(2 + k as i64, halo[a] as i64, o.tile as i64)
-                    .map_err(|e| tch_error("crop", e))?;
-            }
-            Ok(t)
-        };
         let y = crop(y)?;
-        let mask = y.narrow(1, m as i64, 1);
-        let t = y.narrow(1, 0, m as i64);
+        let split = |t: Result<Tensor, tch::TchError>| t.map_err(|e| tch_error("mask", e));
+        let mask = split(y.f_narrow(1, m as i64, 1))?;
+        let t = split(y.f_narrow(1, 0, m as i64))?;
         Ok((x, t, mask))
     };
     let masked_mse = |pred: &Tensor, t: &Tensor, mask: &Tensor| -> Tensor {
         let e = (pred - t).square() * mask;
         e.sum(Kind::Float) / (mask.sum(Kind::Float) * m as f64 + 1e-12)
-    };
-    let crop_out = |t: Tensor| -> Result<Tensor> {
-        let mut t = t;
-        for (k, a) in (3 - m..3).enumerate() {
-            t = t
-                .f_narrow(2 + k as i64, halo[a] as i64, o.tile as i64)
-                .map_err(|e| tch_error("crop", e))?;
-        }
-        Ok(t)
     };
 
     let steps = o.windows.div_ceil(o.batch);
@@ -231,7 +220,7 @@ pub fn train(field: &TrainField, o: &TrainOptions) -> Result<TrainReport> {
                 })
                 .collect();
             let (x, t, mask) = batch_tensors(&jobs)?;
-            let pred = crop_out(net.forward(&x)?)?;
+            let pred = crop(net.forward(&x)?)?;
             let loss = masked_mse(&pred, &t, &mask);
             opt.backward_step(&loss);
             total += loss.double_value(&[]);
@@ -258,7 +247,7 @@ pub fn train(field: &TrainField, o: &TrainOptions) -> Result<TrainReport> {
     tch::no_grad(|| -> Result<()> {
         for chunk in jobs.chunks(o.batch.max(1)) {
             let (x, t, mask) = batch_tensors(chunk)?;
-            let pred = crop_out(net.forward(&x)?)?;
+            let pred = crop(net.forward(&x)?)?;
             se += ((&pred - &t).square() * &mask)
                 .sum(Kind::Float)
                 .double_value(&[]);
@@ -270,9 +259,6 @@ pub fn train(field: &TrainField, o: &TrainOptions) -> Result<TrainReport> {
     let validation_mse = se / count.max(1.0);
     let zero_mse = zero / count.max(1.0);
 
-    std::fs::create_dir_all(&o.out_dir)?;
-    let wfile = format!("{}.safetensors", o.name);
-    let (hash, bytes) = save_weights(&vs, &o.out_dir.join(&wfile))?;
     let losses: BTreeMap<String, f64> = [
         ("train_mse", last),
         ("validation_mse", validation_mse),
@@ -319,13 +305,9 @@ pub fn train(field: &TrainField, o: &TrainOptions) -> Result<TrainReport> {
                 o.windows
             ),
         },
-        weights: Some(WeightsRef {
-            file: wfile,
-            sha256: hex(&hash),
-            bytes,
-        }),
+        weights: None,
     };
-    let manifest_path = write_manifest(&o.out_dir, &manifest)?;
+    let manifest_path = write_model(&o.out_dir, &vs, manifest)?.manifest_path;
     Ok(TrainReport {
         manifest_path,
         validation_mse,
