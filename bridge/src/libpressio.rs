@@ -308,13 +308,7 @@ impl CompressorPlugin for LibPressioCompressor {
     }
 
     fn decompress_many(&mut self, inputs: &[&Data], templates: &[&Data]) -> Result<Vec<Data>> {
-        if inputs.len() != templates.len() {
-            return Err(PressioError::InvalidArgument(format!(
-                "{} inputs but {} outputs",
-                inputs.len(),
-                templates.len()
-            )));
-        }
+        pressio_ml_core::check_many_counts(inputs.len(), templates.len())?;
         // SAFETY: as in compress_many.
         unsafe {
             let ins = DataVec(inputs.iter().map(|d| view(d)).collect());

@@ -124,13 +124,7 @@ pub trait CompressorPlugin: Send {
     }
     /// Decompress several buffers; the default decompresses each in turn.
     fn decompress_many(&mut self, inputs: &[&Data], templates: &[&Data]) -> Result<Vec<Data>> {
-        if inputs.len() != templates.len() {
-            return Err(PressioError::InvalidArgument(format!(
-                "{} inputs but {} outputs",
-                inputs.len(),
-                templates.len()
-            )));
-        }
+        check_many_counts(inputs.len(), templates.len())?;
         inputs
             .iter()
             .zip(templates)
@@ -221,6 +215,64 @@ pub fn generic_compressor_documentation(prefix: &str) -> Options {
     doc(keys::VERSION_MINOR, "minor version of the plugin");
     doc(keys::VERSION_PATCH, "patch version of the plugin");
     d
+}
+
+/// Refuse a `compress_many` / `decompress_many` whose input and output counts differ.
+pub fn check_many_counts(inputs: usize, outputs: usize) -> Result<()> {
+    if inputs != outputs {
+        return Err(PressioError::InvalidArgument(format!(
+            "{inputs} inputs but {outputs} outputs"
+        )));
+    }
+    Ok(())
+}
+
+/// Implement the [`CompressorPlugin`] methods that only restate a plugin's declared
+/// [`OptionSchema`](crate::OptionSchema): `id` and `prefix` (both `$id`), `version`, `options`,
+/// `set_options`, `check_options` and `configuration` (with the [`ThreadSafety`] and [`Stability`]
+/// variants named). `state` names the field that holds the
+/// schema's state (`state: config`), or is left out when the plugin itself is the state.
+///
+/// ```ignore
+/// impl CompressorPlugin for Mine {
+///     pressio_ml_core::schema_plugin_basics!(ID, VERSION, SCHEMA, Multiple, Experimental, state: config);
+///     // compress, decompress, documentation, clone_plugin ...
+/// }
+/// ```
+#[macro_export]
+macro_rules! schema_plugin_basics {
+    ($id:expr, $version:expr, $schema:expr, $safety:ident, $stability:ident $(, state: $field:ident)?) => {
+        fn id(&self) -> &str {
+            $id
+        }
+
+        fn prefix(&self) -> &str {
+            $id
+        }
+
+        fn version(&self) -> $crate::Version {
+            $version
+        }
+
+        fn options(&self) -> $crate::Options {
+            $schema.options(&(*self)$(.$field)?)
+        }
+
+        fn set_options(&mut self, options: &$crate::Options) -> $crate::Result<()> {
+            $schema.set(&mut (*self)$(.$field)?, options)
+        }
+
+        fn check_options(&self, options: &$crate::Options) -> $crate::Result<()> {
+            $schema.check(&(*self)$(.$field)?, options)
+        }
+
+        fn configuration(&self) -> $crate::Options {
+            $schema.configuration(
+                $crate::ThreadSafety::$safety,
+                $crate::Stability::$stability,
+            )
+        }
+    };
 }
 
 /// Check a buffer that `plugin` returned from `decompress` before anything reads it.
@@ -600,13 +652,7 @@ impl Compressor {
     }
 
     fn compress_many_inner(&mut self, inputs: &[&Data], outputs: &mut [Data]) -> Result<()> {
-        if inputs.len() != outputs.len() {
-            return Err(PressioError::InvalidArgument(format!(
-                "{} inputs but {} outputs",
-                inputs.len(),
-                outputs.len()
-            )));
-        }
+        check_many_counts(inputs.len(), outputs.len())?;
         for i in inputs {
             Self::validate_input(i)?;
         }
@@ -641,13 +687,7 @@ impl Compressor {
     }
 
     fn decompress_many_inner(&mut self, inputs: &[&Data], outputs: &mut [Data]) -> Result<()> {
-        if inputs.len() != outputs.len() {
-            return Err(PressioError::InvalidArgument(format!(
-                "{} inputs but {} outputs",
-                inputs.len(),
-                outputs.len()
-            )));
-        }
+        check_many_counts(inputs.len(), outputs.len())?;
         if inputs.iter().any(|i| !i.has_data()) {
             return Err(PressioError::InvalidInput(
                 "compressed input is empty".into(),

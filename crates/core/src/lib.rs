@@ -32,8 +32,8 @@ pub mod schema;
 
 pub use bound::{BoundOptions, BoundSpec, ThreadOptions};
 pub use compressor::{
-    check_decompressed, generic_compressor_documentation, plugin_configuration, Compressor,
-    CompressorPlugin, Stability, ThreadSafety, Version,
+    check_decompressed, check_many_counts, generic_compressor_documentation, plugin_configuration,
+    Compressor, CompressorPlugin, Stability, ThreadSafety, Version,
 };
 pub use data::{Data, Element};
 pub use dtype::DType;

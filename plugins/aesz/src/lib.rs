@@ -86,8 +86,8 @@ use pressio_ml_codec::container::ParsedStream;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
     keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, Data, FillOptions, Group, Key,
-    OptionSchema, OptionType, Options, PressioError, RegistryBuilder, Result, Stability,
-    ThreadOptions, ThreadSafety, Value, Version,
+    OptionSchema, OptionType, Options, PressioError, RegistryBuilder, Result, ThreadOptions, Value,
+    Version,
 };
 use pressio_ml_nn::model::hex;
 use pressio_ml_nn::{DeviceKind, DeviceSpec};
@@ -365,33 +365,7 @@ fn default_block(k: usize) -> Vec<usize> {
 }
 
 impl CompressorPlugin for Aesz {
-    fn id(&self) -> &str {
-        ID
-    }
-
-    fn prefix(&self) -> &str {
-        ID
-    }
-
-    fn version(&self) -> Version {
-        VERSION
-    }
-
-    fn options(&self) -> Options {
-        SCHEMA.options(&self.config)
-    }
-
-    fn set_options(&mut self, options: &Options) -> Result<()> {
-        SCHEMA.set(&mut self.config, options)
-    }
-
-    fn check_options(&self, options: &Options) -> Result<()> {
-        SCHEMA.check(&self.config, options)
-    }
-
-    fn configuration(&self) -> Options {
-        SCHEMA.configuration(ThreadSafety::Multiple, Stability::Experimental)
-    }
+    pressio_ml_core::schema_plugin_basics!(ID, VERSION, SCHEMA, Multiple, Experimental, state: config);
 
     fn documentation(&self) -> Options {
         let mut d = SCHEMA.documentation(

@@ -8,6 +8,8 @@
 //!   f64 bits); the checksum of the snapped differences; element counts and the payload length.
 //! * `CFPL`: zstd of Huffman(residual codes) | outlier residuals (i64) | exceptions (index u64,
 //!   exact value).
+//! * `CFMD` (with `cfnn:embed_model`, only when the network is used): the model itself
+//!   ([`LoadedModel::embedded`]), so the stream decodes without the model file.
 //!
 //! Axes beyond the model's (a 2-D model on 3-D data) get difference 0: their cross-field
 //! predictor is "the previous slice", which the blend weighs like any other.
@@ -30,6 +32,8 @@ use pressio_ml_core::{PressioError, Result};
 pub const TAG_HEAD: Tag = Tag(*b"CFHD");
 /// Payload section.
 pub const TAG_PAYLOAD: Tag = Tag(*b"CFPL");
+/// The model, embedded (`cfnn:embed_model`; only in streams that use the network).
+pub const TAG_MODEL: Tag = Tag(*b"CFMD");
 /// Body layout version.
 pub const BODY_VERSION: u8 = 1;
 /// Residual code radius (65,536 bins, as SZ3).
@@ -50,6 +54,21 @@ pub struct BodyStats {
     pub baseline_bytes: u64,
     /// Payload bytes of the hybrid coding (0 when the network did not run).
     pub hybrid_bytes: u64,
+    /// Bytes of the embedded model in the stream (0 unless embedded and used).
+    pub model_bytes: u64,
+}
+
+/// True when `stream`'s body blends the network in (then decoding needs the model and the
+/// anchors); false for the baseline and for streams without a body (constant fields).
+pub fn uses_network(stream: &ParsedStream<'_>) -> Result<bool> {
+    match stream.optional_section(TAG_HEAD) {
+        None => Ok(false),
+        Some(h) => match h.get(..2) {
+            Some([BODY_VERSION, 0]) => Ok(false),
+            Some([BODY_VERSION, 1]) => Ok(true),
+            _ => Head::read(stream, 0).map(|h| h.network),
+        },
+    }
 }
 
 /// The CFNN field codec.
@@ -60,6 +79,8 @@ pub struct CfnnCodec<'a> {
     pub anchors: &'a [Vec<f64>],
     /// Spread network inference over the current rayon pool.
     pub parallel: bool,
+    /// The embedded model section to write when the network is used (`cfnn:embed_model`).
+    pub embed: Option<&'a [u8]>,
     /// Filled by `encode`.
     pub stats: BodyStats,
 }
@@ -208,8 +229,10 @@ fn encode_typed<T: Float>(
         let enc = hybrid_code(&pre, dims, abs, RADIUS, &diffs, &blend)?;
         let (zip, len) = code(&enc, codec.parallel)?;
         hybrid_bytes = zip.len() as u64;
-        // the blend costs 8 bytes per axis and 8 more: keep it only when it pays
-        if zip.len() + 8 * (blend.weights.len() + 1) < baseline_bytes {
+        // the blend costs 8 bytes per axis and 8 more (and the model when embedded): keep it
+        // only when it pays
+        let extra = 8 * (blend.weights.len() + 1) + codec.embed.map_or(0, <[u8]>::len);
+        if zip.len() + extra < baseline_bytes {
             chosen = (true, blend, enc, zip, len);
         }
     }
@@ -221,6 +244,11 @@ fn encode_typed<T: Float>(
         payload_bytes: zip.len() as u64,
         baseline_bytes: baseline_bytes as u64,
         hybrid_bytes,
+        model_bytes: if network {
+            codec.embed.map_or(0, |e| e.len() as u64)
+        } else {
+            0
+        },
     };
     let head = Head {
         network,
@@ -232,10 +260,14 @@ fn encode_typed<T: Float>(
         n_exceptions: enc.exceptions.len(),
         payload_len: len,
     };
-    Ok(vec![
+    let mut sections = vec![
         Section::new(TAG_HEAD, head.to_bytes()),
         Section::new(TAG_PAYLOAD, zip),
-    ])
+    ];
+    if let (true, Some(e)) = (network, codec.embed) {
+        sections.push(Section::new(TAG_MODEL, e.to_vec()));
+    }
+    Ok(sections)
 }
 
 fn decode_typed<T: Float>(

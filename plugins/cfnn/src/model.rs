@@ -20,6 +20,8 @@
 //! computed by `pressio_ml_nn::portable`, so predictions are the same bits on every host and
 //! thread count.
 
+use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
+use pressio_ml_codec::lossless;
 use pressio_ml_core::{PressioError, Result};
 use pressio_ml_nn::layers::{ChannelAttention, Conv};
 use pressio_ml_nn::model::ModelFiles;
@@ -302,7 +304,14 @@ pub struct LoadedModel {
     pub config: CfnnConfig,
     /// The network for portable inference.
     pub net: portable::Network,
+    /// The safetensors weights (what [`LoadedModel::embedded`] puts into a stream).
+    pub weights: Vec<u8>,
 }
+
+/// Version of the embedded-model layout ([`LoadedModel::embedded`]).
+const EMBED_VERSION: u8 = 1;
+/// Largest embedded weights file accepted (the paper's models are under 200 kB).
+const MAX_EMBEDDED_WEIGHTS: usize = 64 << 20;
 
 impl LoadedModel {
     /// Load `files` (weights checked against the configuration).
@@ -317,17 +326,75 @@ impl LoadedModel {
         }
         let config: CfnnConfig = serde_json::from_value(m.hyperparameters.clone())
             .map_err(|e| PressioError::Model(format!("{what}: hyper-parameters: {e}")))?;
-        config.validate(&what)?;
+        Self::from_parts(&m.name, config, files.weights.clone(), files.hash, &what)
+    }
+
+    fn from_parts(
+        name: &str,
+        config: CfnnConfig,
+        weights: Vec<u8>,
+        hash: [u8; 32],
+        what: &str,
+    ) -> Result<LoadedModel> {
+        config.validate(what)?;
         let vs = VarStore::new(Device::Cpu);
         let net = CfnnNet::new(&vs.root(), &config)?;
-        pressio_ml_nn::model::load_weights(&vs, &files.weights, &what)?;
+        pressio_ml_nn::model::load_weights(&vs, &weights, what)?;
         let net = net.portable(&config)?;
         Ok(LoadedModel {
-            name: m.name.clone(),
-            hash: files.hash,
+            name: name.to_string(),
+            hash,
             config,
             net,
+            weights,
         })
+    }
+
+    /// The model as a stream section holds it (`cfnn:embed_model`): layout version, name,
+    /// configuration (JSON) and the safetensors weights, zstd-compressed.
+    pub fn embedded(&self) -> Result<Vec<u8>> {
+        let config = serde_json::to_string(&self.config)
+            .map_err(|e| PressioError::Internal(format!("cfnn config to JSON: {e}")))?;
+        let mut w = ByteWriter::new();
+        w.put_u8(EMBED_VERSION);
+        w.put_str(&self.name);
+        w.put_str(&config);
+        w.put_varint(self.weights.len() as u64);
+        w.put_bytes(&lossless::compress(&self.weights, lossless::DEFAULT_LEVEL)?);
+        Ok(w.into_inner())
+    }
+
+    /// Load a model [`LoadedModel::embedded`] wrote; the weights must hash to `expect` (the
+    /// stream header's model hash).
+    pub fn from_embedded(bytes: &[u8], expect: &[u8]) -> Result<LoadedModel> {
+        let mut r = ByteReader::new(bytes, "cfnn embedded model");
+        let v = r.u8()?;
+        if v != EMBED_VERSION {
+            return Err(PressioError::StreamMismatch(format!(
+                "cfnn embedded model layout {v}, this build reads {EMBED_VERSION}"
+            )));
+        }
+        let name = r.str()?.to_string();
+        let config = r.str()?.to_string();
+        let len = r.varint_usize(MAX_EMBEDDED_WEIGHTS)?;
+        let weights = lossless::decompress(&bytes[r.position()..], len)?;
+        if weights.len() != len {
+            return Err(PressioError::corrupt(
+                "cfnn embedded model: weights have the wrong size",
+            ));
+        }
+        let hash = pressio_ml_nn::model::sha256(&weights);
+        if hash[..] != *expect {
+            return Err(PressioError::corrupt(format!(
+                "cfnn embedded model `{name}`: weights hash {} but the stream records {}",
+                pressio_ml_nn::model::hex(&hash),
+                pressio_ml_nn::model::hex(expect)
+            )));
+        }
+        let what = format!("embedded model `{name}`");
+        let config: CfnnConfig = serde_json::from_str(&config)
+            .map_err(|e| PressioError::corrupt(format!("{what}: configuration: {e}")))?;
+        Self::from_parts(&name, config, weights, hash, &what)
     }
 
     /// Predict the target's backward differences (data units, one array per model axis,

@@ -32,8 +32,7 @@ use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_codec::interp::InterpKind;
 use pressio_ml_core::{
     keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, Data, FillOptions, Group, Key,
-    OptionSchema, Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions,
-    ThreadSafety, Value, Version,
+    OptionSchema, Options, PressioError, RegistryBuilder, Result, ThreadOptions, Value, Version,
 };
 use std::sync::LazyLock;
 
@@ -284,33 +283,7 @@ static SCHEMA: LazyLock<OptionSchema<Classic>> = LazyLock::new(|| {
 });
 
 impl CompressorPlugin for Classic {
-    fn id(&self) -> &str {
-        ID
-    }
-
-    fn prefix(&self) -> &str {
-        ID
-    }
-
-    fn version(&self) -> Version {
-        VERSION
-    }
-
-    fn options(&self) -> Options {
-        SCHEMA.options(self)
-    }
-
-    fn set_options(&mut self, options: &Options) -> Result<()> {
-        SCHEMA.set(self, options)
-    }
-
-    fn check_options(&self, options: &Options) -> Result<()> {
-        SCHEMA.check(self, options)
-    }
-
-    fn configuration(&self) -> Options {
-        SCHEMA.configuration(ThreadSafety::Multiple, Stability::Unstable)
-    }
+    pressio_ml_core::schema_plugin_basics!(ID, VERSION, SCHEMA, Multiple, Unstable);
 
     fn documentation(&self) -> Options {
         let mut d = SCHEMA.documentation(

@@ -58,7 +58,7 @@ use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::schema::finite_bound;
 use pressio_ml_core::{
     keys, BoundSpec, CompressorPlugin, DType, Data, FillOptions, Group, Key, OptionSchema, Options,
-    PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value, Version,
+    PressioError, RegistryBuilder, Result, ThreadOptions, Value, Version,
 };
 use std::sync::LazyLock;
 
@@ -332,33 +332,7 @@ impl Sperr {
 }
 
 impl CompressorPlugin for Sperr {
-    fn id(&self) -> &str {
-        ID
-    }
-
-    fn prefix(&self) -> &str {
-        ID
-    }
-
-    fn version(&self) -> Version {
-        VERSION
-    }
-
-    fn options(&self) -> Options {
-        SCHEMA.options(self)
-    }
-
-    fn set_options(&mut self, options: &Options) -> Result<()> {
-        SCHEMA.set(self, options)
-    }
-
-    fn check_options(&self, options: &Options) -> Result<()> {
-        SCHEMA.check(self, options)
-    }
-
-    fn configuration(&self) -> Options {
-        SCHEMA.configuration(ThreadSafety::Multiple, Stability::External)
-    }
+    pressio_ml_core::schema_plugin_basics!(ID, VERSION, SCHEMA, Multiple, External);
 
     fn documentation(&self) -> Options {
         let mut d = SCHEMA.documentation(

@@ -56,7 +56,7 @@ use pressio_ml_codec::field::{self, valid_range, DecodeParams, EncodeParams, Fie
 use pressio_ml_core::schema::finite_bound;
 use pressio_ml_core::{
     keys, BoundSpec, CompressorPlugin, DType, Data, FillOptions, Group, Key, OptionSchema, Options,
-    PressioError, RegistryBuilder, Result, Stability, ThreadOptions, ThreadSafety, Value, Version,
+    PressioError, RegistryBuilder, Result, ThreadOptions, Value, Version,
 };
 use std::sync::LazyLock;
 
@@ -469,33 +469,7 @@ impl Sz3 {
 }
 
 impl CompressorPlugin for Sz3 {
-    fn id(&self) -> &str {
-        ID
-    }
-
-    fn prefix(&self) -> &str {
-        ID
-    }
-
-    fn version(&self) -> Version {
-        VERSION
-    }
-
-    fn options(&self) -> Options {
-        SCHEMA.options(self)
-    }
-
-    fn set_options(&mut self, options: &Options) -> Result<()> {
-        SCHEMA.set(self, options)
-    }
-
-    fn check_options(&self, options: &Options) -> Result<()> {
-        SCHEMA.check(self, options)
-    }
-
-    fn configuration(&self) -> Options {
-        SCHEMA.configuration(ThreadSafety::Multiple, Stability::External)
-    }
+    pressio_ml_core::schema_plugin_basics!(ID, VERSION, SCHEMA, Multiple, External);
 
     fn documentation(&self) -> Options {
         let mut d = SCHEMA.documentation(

@@ -58,8 +58,7 @@ use codec::{ZfpCodec, ZfpParams};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
     keys, BoundOptions, BoundSpec, CompressorPlugin, Data, FillOptions, Group, Key, OptionSchema,
-    OptionValue, Options, PressioError, RegistryBuilder, Result, Stability, ThreadOptions,
-    ThreadSafety, Value, Version,
+    OptionValue, Options, PressioError, RegistryBuilder, Result, ThreadOptions, Value, Version,
 };
 use std::sync::LazyLock;
 
@@ -476,33 +475,7 @@ impl Zfp {
 }
 
 impl CompressorPlugin for Zfp {
-    fn id(&self) -> &str {
-        ID
-    }
-
-    fn prefix(&self) -> &str {
-        ID
-    }
-
-    fn version(&self) -> Version {
-        VERSION
-    }
-
-    fn options(&self) -> Options {
-        SCHEMA.options(self)
-    }
-
-    fn set_options(&mut self, options: &Options) -> Result<()> {
-        SCHEMA.set(self, options)
-    }
-
-    fn check_options(&self, options: &Options) -> Result<()> {
-        SCHEMA.check(self, options)
-    }
-
-    fn configuration(&self) -> Options {
-        SCHEMA.configuration(ThreadSafety::Multiple, Stability::External)
-    }
+    pressio_ml_core::schema_plugin_basics!(ID, VERSION, SCHEMA, Multiple, External);
 
     fn documentation(&self) -> Options {
         let mut d = SCHEMA.documentation(
