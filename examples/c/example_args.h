@@ -47,6 +47,21 @@ static inline int example_parse_dims(int argc, char* argv[], int* arg, size_t di
   return *ndims > 0;
 }
 
+/* Write `size` bytes to `path`; 1 on success. */
+static inline int example_write_file(const char* path, const void* data, size_t size) {
+  FILE* f = fopen(path, "wb");
+  if (f == NULL) return 0;
+  int ok = fwrite(data, 1, size, f) == size;
+  return fclose(f) == 0 && ok;
+}
+
+/* Print `prog`'s usage line `args` and the registered compressors; returns 2 (usage error). */
+static inline int example_usage(const char* prog, const char* args) {
+  fprintf(stderr, "usage: %s %s\ncompressors: %s\n", prog, args,
+          pressio_ml_supported_compressors());
+  return 2;
+}
+
 /* Read a whole file into a malloc'd buffer (8-byte aligned, as malloc guarantees); NULL when
  * it cannot be read or is empty. */
 static inline void* example_read_file(const char* path, size_t* size) {

@@ -53,11 +53,8 @@ static void print_metric_lines(const char* text) {
 }
 
 static int usage(const char* prog) {
-  fprintf(stderr,
-          "usage: %s <compressor_id> <file> <dtype> <dim0 (fastest)> [<dim1> ...] "
-          "[key=value ...]\ncompressors: %s\n",
-          prog, pressio_ml_supported_compressors());
-  return 2;
+  return example_usage(prog,
+                       "<compressor_id> <file> <dtype> <dim0 (fastest)> [<dim1> ...] [key=value ...]");
 }
 
 int main(int argc, char* argv[]) {

@@ -14,19 +14,10 @@
  */
 #include "example_args.h"
 
-static int write_file(const char* path, const void* data, size_t size) {
-  FILE* f = fopen(path, "wb");
-  if (f == NULL) return 0;
-  int ok = fwrite(data, 1, size, f) == size;
-  return fclose(f) == 0 && ok;
-}
-
 static int usage(const char* prog) {
-  fprintf(stderr,
-          "usage: %s compress|decompress <compressor_id> <in> <out> <dtype> <dim0 (fastest)> "
-          "[<dim1> ...] [key=value ...]\ncompressors: %s\n",
-          prog, pressio_ml_supported_compressors());
-  return 2;
+  return example_usage(prog,
+                       "compress|decompress <compressor_id> <in> <out> <dtype> <dim0 (fastest)> "
+                       "[<dim1> ...] [key=value ...]");
 }
 
 int main(int argc, char* argv[]) {
@@ -97,7 +88,7 @@ int main(int argc, char* argv[]) {
   {
     size_t out_bytes = pressio_ml_data_get_bytes(output);
     const void* out = pressio_ml_data_ptr(output, NULL);
-    if (!write_file(out_path, out, out_bytes)) {
+    if (!example_write_file(out_path, out, out_bytes)) {
       fprintf(stderr, "cannot write %s\n", out_path);
       status = 2;
       goto done;

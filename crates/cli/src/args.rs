@@ -144,15 +144,23 @@ pub struct RunArgs {
     #[arg(value_name = "COMPRESSOR")]
     pub compressor: Option<String>,
     /// Input file (raw little-endian values; with `-a decompress` alone, a compressed stream).
-    #[arg(short = 'i', value_name = "FILE")]
-    pub input: Option<PathBuf>,
+    /// Repeat for several buffers (`compress_many`, e.g. a cfnn target then its anchors): the
+    /// k-th `-w`/`-W` go with the k-th `-i`, and `-t`/`-d` describe every buffer; or start each
+    /// further buffer with `-p`, as in LibPressio's pressio.
+    #[arg(short = 'i', value_name = "FILE", action = ArgAction::Append)]
+    pub input: Vec<PathBuf>,
+    /// Start the next buffer: the `-i`, `-t`, `-d`, `-w` and `-W` after it describe it (a buffer
+    /// without `-t` or `-d` takes the first buffer's).
+    #[arg(short = 'p', action = ArgAction::Append, num_args = 0, default_missing_value = "true",
+          value_parser = clap::value_parser!(bool))]
+    pub next_buffer: Vec<bool>,
     /// One dimension, fastest-varying first; repeat for each dimension (default: from a
     /// `_AxBxC` file name suffix, else 1-D).
     #[arg(short = 'd', value_name = "N", action = ArgAction::Append, value_parser = parse_dim)]
     pub dims: Vec<usize>,
     /// Element type: float, double, int8..int64, uint8..uint64 (default: from the extension).
-    #[arg(short = 't', value_name = "TYPE", value_parser = parse_dtype)]
-    pub dtype: Option<DType>,
+    #[arg(short = 't', value_name = "TYPE", value_parser = parse_dtype, action = ArgAction::Append)]
+    pub dtype: Vec<DType>,
     /// Early option KEY=VALUE, set before the others; `-b compressor=ID` selects the compressor.
     #[arg(short = 'b', value_name = "KEY=VALUE", action = ArgAction::Append)]
     pub early: Vec<String>,
@@ -181,15 +189,19 @@ pub struct RunArgs {
     /// Write the compressed stream to FILE, as `pressio -w` does. Changed: before this release
     /// `-w` wrote the decompressed data; a FILE whose extension names a raw type (`.f32`, ...)
     /// is refused during the transition.
-    #[arg(short = 'w', value_name = "FILE")]
-    pub write_compressed: Option<PathBuf>,
+    #[arg(short = 'w', value_name = "FILE", action = ArgAction::Append)]
+    pub write_compressed: Vec<PathBuf>,
     /// Write the decompressed data to FILE (raw values), as `pressio -W` does. Changed: before
     /// this release `-W` wrote the compressed stream; a FILE named like a stream (`.prml`,
     /// `.pml`) is refused during the transition.
-    #[arg(short = 'W', value_name = "FILE")]
-    pub write_decompressed: Option<PathBuf>,
+    #[arg(short = 'W', value_name = "FILE", action = ArgAction::Append)]
+    pub write_decompressed: Vec<PathBuf>,
     /// Action: compress, decompress, help, versions (repeatable; default compress+decompress).
     #[arg(short = 'a', value_name = "ACTION", action = ArgAction::Append,
           value_parser = Action::parse)]
     pub actions: Vec<Action>,
+    /// Which buffer each per-buffer flag belongs to (filled from the flags' positions by
+    /// [`crate::run_args`]).
+    #[arg(skip)]
+    pub positions: crate::buffers::BufferPositions,
 }

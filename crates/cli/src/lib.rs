@@ -12,6 +12,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod buffers;
 pub mod catalog;
 pub mod error;
 pub mod input;
@@ -22,7 +23,6 @@ pub mod stream;
 pub use args::{Cli, Command};
 pub use error::{CliError, CliResult};
 
-use clap::Parser;
 use pressio_ml::Registry;
 use std::ffi::OsString;
 use std::io::Write;
@@ -55,6 +55,9 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = Cli::try_parse_from(args)?;
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.run.positions = buffers::BufferPositions::from_matches(&matches);
     Ok(run(registry, &cli, out))
 }

@@ -2,6 +2,7 @@
 //! attach `-m` metrics, compress and decompress, and print `-C`/`-O`/`-N`/`-M`.
 
 use crate::args::{Action, RunArgs};
+use crate::buffers::{buffers, Buffer};
 use crate::catalog::{list_or_none, write_compressor_doc};
 use crate::error::{CliError, CliResult, Context};
 use crate::input::{dtype_from_extension, read_raw, write_file};
@@ -9,6 +10,7 @@ use crate::opts::{cast_through_template, group_key_values, KeyFilter};
 use crate::stream::read_stream;
 use pressio_ml::{keys, Compressor, DType, Data, Metrics, Options, Registry};
 use std::io::Write;
+use std::path::PathBuf;
 
 /// The key `-b compressor=ID` sets (the `pressio` meta-compressor's child id).
 pub const COMPRESSOR_KEY: &str = "pressio:compressor";
@@ -151,14 +153,10 @@ fn print_filtered(out: &mut dyn Write, patterns: &[String], options: &Options) -
 enum Work {
     /// Nothing to run (only printing was asked for).
     Nothing,
-    /// A raw input to compress (and decompress).
-    Raw(Data),
-    /// A stream to decompress (`-a decompress` alone), with the output dtype and dims.
-    Stream {
-        stream: Data,
-        dtype: DType,
-        dims: Vec<usize>,
-    },
+    /// Raw inputs to compress (and decompress), one per buffer.
+    Raw(Vec<Data>),
+    /// Streams to decompress (`-a decompress` alone), each with the output dtype and dims.
+    Streams(Vec<(Data, DType, Vec<usize>)>),
 }
 
 /// Extensions of compressed-stream file names in pressio-ml's documentation and tests.
@@ -171,7 +169,7 @@ const STREAM_EXTENSIONS: [&str; 2] = ["prml", "pml"];
 /// * during the transition, the old use where the file name shows it: `-w FILE` whose extension
 ///   names a raw type (`.f32`, `.f64`, `.i32`, ...: decompressed data) and `-W FILE` with a
 ///   stream extension (`.prml`, `.pml`).
-pub fn check_write_flags(a: &RunArgs, compress: bool, decompress: bool) -> CliResult<()> {
+pub fn check_write_flags(a: &Buffer, compress: bool, decompress: bool) -> CliResult<()> {
     const CHANGED: &str = "(-w and -W are swapped against earlier pressio-ml releases, as in \
                            LibPressio's pressio: -w FILE is the compressed stream, -W FILE the \
                            decompressed data)";
@@ -209,6 +207,16 @@ pub fn check_write_flags(a: &RunArgs, compress: bool, decompress: bool) -> CliRe
     Ok(())
 }
 
+/// Write each buffer's decompressed data where its `-W` says.
+fn write_decompressed(bufs: &[&Buffer], outs: &[Data]) -> CliResult<()> {
+    for (b, d) in bufs.iter().zip(outs) {
+        if let Some(p) = &b.write_decompressed {
+            write_file(p, d.bytes())?;
+        }
+    }
+    Ok(())
+}
+
 /// Run the `pressio`-style path.
 pub fn run_pressio(registry: &Registry, a: &RunArgs, out: &mut dyn Write) -> CliResult<()> {
     let mut early = group_key_values(&a.early, 'b')?;
@@ -224,7 +232,10 @@ pub fn run_pressio(registry: &Registry, a: &RunArgs, out: &mut dyn Write) -> Cli
     };
     let compress = actions.contains(&Action::Compress);
     let decompress = actions.contains(&Action::Decompress);
-    check_write_flags(a, compress, decompress)?;
+    let bufs = buffers(a)?;
+    for b in &bufs {
+        check_write_flags(b, compress, decompress)?;
+    }
     let prints_something = !(a.print_options.is_empty()
         && a.print_configuration.is_empty()
         && a.print_metric_options.is_empty()
@@ -233,35 +244,43 @@ pub fn run_pressio(registry: &Registry, a: &RunArgs, out: &mut dyn Write) -> Cli
         .iter()
         .any(|x| matches!(x, Action::Help | Action::Versions));
 
-    let work = match &a.input {
-        None => {
-            let runs = compress || decompress;
-            if runs && (explicit_actions || !(prints_something || informational)) {
-                return Err(CliError::usage(
-                    "no input: give -i FILE (with -t TYPE and -d N per dimension); see --help",
-                ));
-            }
-            Work::Nothing
+    let inputs: Vec<(&PathBuf, &Buffer)> = bufs
+        .iter()
+        .filter_map(|b| b.input.as_ref().map(|p| (p, b)))
+        .collect();
+    let work = if inputs.is_empty() {
+        let runs = compress || decompress;
+        if runs && (explicit_actions || !(prints_something || informational)) {
+            return Err(CliError::usage(
+                "no input: give -i FILE (with -t TYPE and -d N per dimension); see --help",
+            ));
         }
-        Some(path) if decompress && !compress => {
+        Work::Nothing
+    } else if decompress && !compress {
+        let mut streams = Vec::with_capacity(inputs.len());
+        for (path, b) in &inputs {
             let (stream, header) = read_stream(path)?;
             if chosen.is_none() {
                 chosen = Some(header.plugin_id.clone());
             }
-            let dtype = a.dtype.unwrap_or(header.dtype);
-            let dims = if a.dims.is_empty() {
+            let dtype = b.dtype.unwrap_or(header.dtype);
+            let dims = if b.dims.is_empty() {
                 header.dims.clone()
             } else {
-                a.dims.clone()
+                b.dims.clone()
             };
-            Work::Stream {
-                stream,
-                dtype,
-                dims,
-            }
+            streams.push((stream, dtype, dims));
         }
-        Some(path) if compress || decompress => Work::Raw(read_raw(path, a.dtype, &a.dims)?),
-        Some(_) => Work::Nothing,
+        Work::Streams(streams)
+    } else if compress || decompress {
+        Work::Raw(
+            inputs
+                .iter()
+                .map(|(path, b)| read_raw(path, b.dtype, &b.dims))
+                .collect::<CliResult<_>>()?,
+        )
+    } else {
+        Work::Nothing
     };
 
     let Some(id) = chosen else {
@@ -271,8 +290,10 @@ pub fn run_pressio(registry: &Registry, a: &RunArgs, out: &mut dyn Write) -> Cli
         )));
     };
     let mut c = new_compressor(registry, &id)?;
+    // a relative bound turned absolute (for compressors without pressio:rel) is relative to
+    // the first buffer, the one the bound is about (a cfnn target)
     let raw = match &work {
-        Work::Raw(d) => Some(d),
+        Work::Raw(d) => d.first(),
         _ => None,
     };
     apply_options(&mut c, early, raw)?;
@@ -301,39 +322,45 @@ pub fn run_pressio(registry: &Registry, a: &RunArgs, out: &mut dyn Write) -> Cli
         }
     }
 
+    let with_input: Vec<&Buffer> = bufs.iter().filter(|b| b.input.is_some()).collect();
     match work {
         Work::Nothing => {}
-        Work::Raw(input) => {
-            let mut compressed = [Data::empty(DType::Byte, &[])];
+        Work::Raw(inputs) => {
+            let refs: Vec<&Data> = inputs.iter().collect();
+            let mut compressed: Vec<Data> = inputs
+                .iter()
+                .map(|_| Data::empty(DType::Byte, &[]))
+                .collect();
             if compress {
-                c.compress_many(&[&input], &mut compressed)
+                c.compress_many(&refs, &mut compressed)
                     .context(|| format!("{id}: compression failed"))?;
-                if let Some(p) = &a.write_compressed {
-                    write_file(p, compressed[0].bytes())?;
+                for (b, s) in with_input.iter().zip(&compressed) {
+                    if let Some(p) = &b.write_compressed {
+                        write_file(p, s.bytes())?;
+                    }
                 }
             }
-            // Work::Raw is only built when compressing, so the stream exists here.
+            // Work::Raw is only built when compressing, so the streams exist here.
             if decompress {
-                let mut outs = [Data::empty(input.dtype(), input.dims())];
-                let refs = [&compressed[0]];
-                c.decompress_many(&refs, &mut outs)
+                let mut outs: Vec<Data> = inputs
+                    .iter()
+                    .map(|d| Data::empty(d.dtype(), d.dims()))
+                    .collect();
+                let srefs: Vec<&Data> = compressed.iter().collect();
+                c.decompress_many(&srefs, &mut outs)
                     .context(|| format!("{id}: decompression failed"))?;
-                if let Some(p) = &a.write_decompressed {
-                    write_file(p, outs[0].bytes())?;
-                }
+                write_decompressed(&with_input, &outs)?;
             }
         }
-        Work::Stream {
-            stream,
-            dtype,
-            dims,
-        } => {
-            let mut outs = [Data::empty(dtype, &dims)];
-            c.decompress_many(&[&stream], &mut outs)
+        Work::Streams(streams) => {
+            let mut outs: Vec<Data> = streams
+                .iter()
+                .map(|(_, dtype, dims)| Data::empty(*dtype, dims))
+                .collect();
+            let srefs: Vec<&Data> = streams.iter().map(|s| &s.0).collect();
+            c.decompress_many(&srefs, &mut outs)
                 .context(|| format!("{id}: decompression failed"))?;
-            if let Some(p) = &a.write_decompressed {
-                write_file(p, outs[0].bytes())?;
-            }
+            write_decompressed(&with_input, &outs)?;
         }
     }
     print_filtered(out, &a.print_metrics, &c.get_metrics_results())?;

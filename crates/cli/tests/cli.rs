@@ -679,3 +679,153 @@ fn integer_fields_keep_an_integer_bound() {
         assert_eq!(std::fs::read(&dec).unwrap(), std::fs::read(&again).unwrap());
     }
 }
+
+/// Several `-i` (a cfnn target and its anchors) go through `compress_many` and
+/// `decompress_many`, with one `-w`/`-W` per buffer; `-a decompress` takes the streams back;
+/// the `-p` form gives the same streams; `train cfnn` writes the model they use.
+#[test]
+fn several_inputs_compress_together() {
+    let t = TempDir::new("many");
+    let base = smooth_field();
+    let n = base.len();
+    let fields: Vec<Vec<f32>> = (0..3)
+        .map(|k| {
+            base.iter()
+                .enumerate()
+                .map(|(i, &v)| v * (1.0 + k as f32) + 0.01 * ((i * (k + 3)) % 17) as f32)
+                .collect()
+        })
+        .collect();
+    let names = ["target", "a0", "a1"];
+    let paths: Vec<String> = names
+        .iter()
+        .zip(&fields)
+        .map(|(name, v)| {
+            let p = t.join(&format!("{name}.f32"));
+            write_f32(&p, v);
+            p.display().to_string()
+        })
+        .collect();
+    let dims = dim_args();
+    let out_s = t.path().display().to_string();
+    let mut train: Vec<String> = ["train", "cfnn", "--target", &paths[0]]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    for a in &paths[1..] {
+        train.extend(["--anchor".to_string(), a.clone()]);
+    }
+    train.extend(["-t".into(), "float".into()]);
+    train.extend(dims.iter().cloned());
+    train.extend(
+        [
+            "--epochs",
+            "1",
+            "--windows",
+            "16",
+            "--tile",
+            "20",
+            "--name",
+            "tiny",
+            "--out",
+            &out_s,
+            "--quiet",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    run(&train).ok();
+    let model = t.join("tiny.json").display().to_string();
+
+    let stream = |k: usize, tag: &str| {
+        t.join(&format!("{}.{tag}.prml", names[k]))
+            .display()
+            .to_string()
+    };
+    let output = |k: usize, tag: &str| t.join(&format!("{}.{tag}.out", names[k]));
+    let mut args: Vec<String> = Vec::new();
+    for p in &paths {
+        args.extend(["-i".to_string(), p.clone()]);
+    }
+    args.extend(["-t".into(), "float".into()]);
+    args.extend(dims.iter().cloned());
+    args.extend([
+        "cfnn".into(),
+        "-o".into(),
+        format!("cfnn:model={model}"),
+        "-o".into(),
+        "rel=1e-3".into(),
+        "-M".into(),
+        "all".into(),
+    ]);
+    for k in 0..3 {
+        args.extend([
+            "-w".into(),
+            stream(k, "many"),
+            "-W".into(),
+            output(k, "many").display().to_string(),
+        ]);
+    }
+    let r = run(&args).ok();
+    assert!(r.stdout.contains("cfnn:anchor_bytes"), "{}", r.stdout);
+    for (k, v) in fields.iter().enumerate() {
+        let out = read_f32(&output(k, "many"));
+        assert_eq!(out.len(), n);
+        let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(a, b), &x| {
+            (a.min(x as f64), b.max(x as f64))
+        });
+        let err = v
+            .iter()
+            .zip(&out)
+            .map(|(&a, &b)| (a as f64 - b as f64).abs())
+            .fold(0.0, f64::max);
+        assert!(err <= 1e-3 * (hi - lo), "{}: {err}", names[k]);
+    }
+
+    // -a decompress with the streams, anchors last or first alike
+    let mut args: Vec<String> = vec!["-a".into(), "decompress".into()];
+    for k in [1, 0, 2] {
+        args.extend([
+            "-i".into(),
+            stream(k, "many"),
+            "-W".into(),
+            output(k, "again").display().to_string(),
+        ]);
+    }
+    run(&args).ok();
+    for k in 0..3 {
+        assert_eq!(read_f32(&output(k, "again")), read_f32(&output(k, "many")));
+    }
+
+    // the -p form: each buffer its own flags, the later ones taking the first one's -t and -d
+    let mut args: Vec<String> = vec!["-i".into(), paths[0].clone(), "-t".into(), "float".into()];
+    args.extend(dims.iter().cloned());
+    args.extend(["-w".into(), stream(0, "p")]);
+    for (k, path) in paths.iter().enumerate().skip(1) {
+        args.extend([
+            "-p".into(),
+            "-i".into(),
+            path.clone(),
+            "-w".into(),
+            stream(k, "p"),
+        ]);
+    }
+    args.extend([
+        "-b".into(),
+        "compressor=cfnn".into(),
+        "-o".into(),
+        format!("cfnn:model={model}"),
+        "-o".into(),
+        "rel=1e-3".into(),
+        "-a".into(),
+        "compress".into(),
+    ]);
+    run(&args).ok();
+    for (k, name) in names.iter().enumerate() {
+        assert_eq!(
+            std::fs::read(stream(k, "p")).unwrap(),
+            std::fs::read(stream(k, "many")).unwrap(),
+            "{name}"
+        );
+    }
+}
