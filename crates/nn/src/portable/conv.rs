@@ -243,10 +243,42 @@ impl Conv {
         let ovol: usize = oshape.iter().product();
         let nb = x.batch;
         let mut out = vec![0f32; nb * s.c_out * ovol];
-        let axes = s.axes();
         let (cig, cog) = (s.c_in / s.groups, s.c_out / s.groups);
-        let mut col = Vec::new();
-        let mut acc = Vec::new();
+        SCRATCH.with(|scratch| {
+            let (col, acc) = &mut *scratch.borrow_mut();
+            self.phases_into(x, &mut out, oshape, (cig, cog), col, acc);
+        });
+        for (o, b) in out
+            .chunks_exact_mut(ovol.max(1))
+            .zip(self.bias.iter().cycle())
+        {
+            for v in o {
+                *v += b;
+            }
+        }
+        Ok(Activation {
+            batch: nb,
+            channels: s.c_out,
+            shape: oshape,
+            data: out,
+        })
+    }
+
+    /// Compute every phase's outputs into `out` (bias not added), with `col` and `acc` as
+    /// scratch space.
+    fn phases_into(
+        &self,
+        x: &Activation,
+        out: &mut [f32],
+        oshape: [usize; 3],
+        (cig, cog): (usize, usize),
+        col: &mut Vec<f32>,
+        acc: &mut Vec<f32>,
+    ) {
+        let s = &self.spec;
+        let axes = s.axes();
+        let ovol: usize = oshape.iter().product();
+        let nb = x.batch;
         for ph in &self.phases {
             // Output grid of this phase and the input multiplier per axis.
             let mut q = [0usize; 3];
@@ -272,10 +304,10 @@ impl Conv {
             }
             let total = nb * npts;
             for g in 0..s.groups {
-                gather(x, g * cig, &ph.taps, q, m, &mut col);
+                gather(x, g * cig, &ph.taps, q, m, col);
                 acc.clear();
                 acc.resize(cog * total, 0.0);
-                gemm(&ph.packed[g], &col, cog, ph.taps.len(), total, &mut acc);
+                gemm(&ph.packed[g], col, cog, ph.taps.len(), total, acc);
                 // Scatter into the output points of this phase.
                 for col_o in 0..cog {
                     let co = g * cog + col_o;
@@ -289,8 +321,13 @@ impl Conv {
                             for qy in 0..q[1] {
                                 let oy = qy * step[1] + ph.phase[1];
                                 let row = (oz * oshape[1] + oy) * oshape[2] + ph.phase[2];
-                                for (j, v) in src[k..k + q[2]].iter().enumerate() {
-                                    dst[row + j * step[2]] = *v;
+                                let run = &src[k..k + q[2]];
+                                if step[2] == 1 {
+                                    dst[row..row + q[2]].copy_from_slice(run);
+                                } else {
+                                    for (j, v) in run.iter().enumerate() {
+                                        dst[row + j * step[2]] = *v;
+                                    }
                                 }
                                 k += q[2];
                             }
@@ -299,26 +336,26 @@ impl Conv {
                 }
             }
         }
-        for (o, b) in out
-            .chunks_exact_mut(ovol.max(1))
-            .zip(self.bias.iter().cycle())
-        {
-            for v in o {
-                *v += b;
-            }
-        }
-        Ok(Activation {
-            batch: nb,
-            channels: s.c_out,
-            shape: oshape,
-            data: out,
-        })
     }
 }
 
-/// Fill `col` (`[taps, samples x points]`) with the input value each tap reads (channel
-/// `c0 + tap.ci`) for each sample and grid point `q` (`i = m * q + offset` per axis), or 0
-/// outside the input.
+thread_local! {
+    /// Per-thread scratch of [`Conv::forward`] (the gathered matrix and the product), kept
+    /// between calls so large windows do not fault in fresh pages for every layer.
+    static SCRATCH: std::cell::RefCell<(Vec<f32>, Vec<f32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Index in the tile-major gathered matrix of tap `t` (of `taps`) and point `p`: points come in
+/// tiles of [`PB`], each tile holding `[taps][PB]` contiguously.
+#[inline(always)]
+fn col_index(taps: usize, t: usize, p: usize) -> usize {
+    (p / PB) * taps * PB + t * PB + p % PB
+}
+
+/// Fill `col` (tile-major, see [`col_index`]; `samples x points` points, padded with zeros to
+/// whole tiles) with the input value each tap reads (channel `c0 + tap.ci`) for each sample and
+/// grid point `q` (`i = m * q + offset` per axis), or 0 outside the input.
 fn gather(
     x: &Activation,
     c0: usize,
@@ -330,8 +367,9 @@ fn gather(
     let shape = x.shape;
     let npts = q[0] * q[1] * q[2];
     let total = x.batch * npts;
+    let nt = taps.len();
     col.clear();
-    col.resize(taps.len() * total, 0.0);
+    col.resize(total.div_ceil(PB) * nt * PB, 0.0);
     let ivol = x.volume();
     let per = x.sample_len();
     // index along one axis, if inside
@@ -339,51 +377,89 @@ fn gather(
         let i = (m[a] * qa) as isize + off;
         (i >= 0 && (i as usize) < shape[a]).then_some(i as usize)
     };
-    for (t, tap) in taps.iter().enumerate() {
-        // the x range that stays inside: m * qx + off in [0, w)
-        let (mx, ox, w) = (m[2] as isize, tap.offset[2], shape[2] as isize);
-        let lo = if ox < 0 { (-ox + mx - 1) / mx } else { 0 } as usize;
-        let hi = if w - 1 - ox < 0 {
-            0
-        } else {
-            (((w - 1 - ox) / mx + 1) as usize).min(q[2])
-        };
-        if lo >= hi {
-            continue;
-        }
-        let first = (mx * lo as isize + ox) as usize;
-        for b in 0..x.batch {
-            let base = b * per + (c0 + tap.ci) * ivol;
-            let plane = &x.data[base..base + ivol];
-            let dst = &mut col[t * total + b * npts..t * total + (b + 1) * npts];
-            let mut k = 0;
-            for qz in 0..q[0] {
-                let iz = at(qz, 0, tap.offset[0]);
-                for qy in 0..q[1] {
-                    if let (Some(iz), Some(iy)) = (iz, at(qy, 1, tap.offset[1])) {
-                        let row = &plane[(iz * shape[1] + iy) * shape[2]..][..shape[2]];
-                        let d = &mut dst[k..k + q[2]];
-                        if mx == 1 {
-                            d[lo..hi].copy_from_slice(&row[first..first + (hi - lo)]);
-                        } else {
-                            for (j, v) in d[lo..hi].iter_mut().enumerate() {
-                                *v = row[first + j * m[2]];
-                            }
+    // per tap: the x range that stays inside (m * qx + off in [0, w)) and its first input x
+    let ranges: Vec<(usize, usize, usize)> = taps
+        .iter()
+        .map(|tap| {
+            let (mx, ox, w) = (m[2] as isize, tap.offset[2], shape[2] as isize);
+            let lo = if ox < 0 { (-ox + mx - 1) / mx } else { 0 } as usize;
+            let hi = if w - 1 - ox < 0 {
+                0
+            } else {
+                (((w - 1 - ox) / mx + 1) as usize).min(q[2])
+            };
+            let first = if lo < hi {
+                (mx * lo as isize + ox) as usize
+            } else {
+                0
+            };
+            (lo, hi, first)
+        })
+        .collect();
+    // row by row of output points, every tap in turn: the writes for one row stay within its
+    // tiles, in tap order
+    for b in 0..x.batch {
+        let mut k = b * npts;
+        for qz in 0..q[0] {
+            for qy in 0..q[1] {
+                for (t, (tap, &(lo, hi, first))) in taps.iter().zip(&ranges).enumerate() {
+                    if lo >= hi {
+                        continue;
+                    }
+                    let (Some(iz), Some(iy)) = (at(qz, 0, tap.offset[0]), at(qy, 1, tap.offset[1]))
+                    else {
+                        continue;
+                    };
+                    let base = b * per + (c0 + tap.ci) * ivol;
+                    let row = &x.data[base + (iz * shape[1] + iy) * shape[2]..][..shape[2]];
+                    if m[2] == 1 {
+                        // copy the run tile by tile
+                        let src = &row[first..first + (hi - lo)];
+                        let mut j = 0;
+                        while j < src.len() {
+                            let p = k + lo + j;
+                            let len = (PB - p % PB).min(src.len() - j);
+                            let d = col_index(nt, t, p);
+                            copy_short(&mut col[d..d + len], &src[j..j + len]);
+                            j += len;
+                        }
+                    } else {
+                        for j in lo..hi {
+                            col[col_index(nt, t, k + j)] = row[first + (j - lo) * m[2]];
                         }
                     }
-                    k += q[2];
                 }
+                k += q[2];
             }
         }
     }
 }
 
-/// Output channels per register block, and points per register tile.
+/// Copy a run of at most [`PB`] values; a whole tile as one fixed-size move (no `memcpy` call
+/// for these short runs).
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    match (
+        <&mut [f32; PB]>::try_from(&mut *dst),
+        <&[f32; PB]>::try_from(src),
+    ) {
+        (Ok(d), Ok(s)) => *d = *s,
+        _ => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+    }
+}
+
+/// Output channels per register block, and points per register tile (and per tile of the
+/// gathered matrix).
 const MB: usize = 4;
 const PB: usize = 16;
 
 /// `acc[r][p] = sum over t in order of w[r][t] * col[t][p]` (from 0; `acc` is zero on entry),
-/// for `rows` weight rows over `taps` taps and `npts` points.
+/// for `rows` weight rows over `taps` taps and `npts` points, `col` tile-major
+/// ([`col_index`]).
 ///
 /// On x86-64 CPUs with AVX2 the same code is compiled for 8-wide vectors. Vector width never
 /// changes a result: lanes run across independent output elements, each of which sees the
@@ -416,20 +492,23 @@ unsafe fn gemm_avx2(
     gemm_generic(w, col, rows, taps, npts, acc);
 }
 
-/// The portable product behind [`gemm`]: tiled for registers across output channels and
-/// points; the tiling never changes any element's order of additions.
+/// The portable product behind [`gemm`]: one tile of points at a time (its `[taps][PB]` block
+/// is contiguous, so it streams from cache), register blocks of [`MB`] output channels; the
+/// blocking never changes any element's order of additions.
 #[inline(always)]
 fn gemm_generic(w: &[f32], col: &[f32], rows: usize, taps: usize, npts: usize, acc: &mut [f32]) {
-    let mut r0 = 0;
-    while r0 < rows {
-        let mb = MB.min(rows - r0);
-        let mut p0 = 0;
-        while p0 < npts {
-            let pb = PB.min(npts - p0);
-            if mb == MB && pb == PB {
-                let mut a = [[0f32; PB]; MB];
-                for t in 0..taps {
-                    let c = &col[t * npts + p0..][..PB];
+    for (tile, ct) in col.chunks_exact(taps * PB).enumerate() {
+        let p0 = tile * PB;
+        if p0 >= npts {
+            break;
+        }
+        let pb = PB.min(npts - p0);
+        let mut r0 = 0;
+        while r0 < rows {
+            let mb = MB.min(rows - r0);
+            let mut a = [[0f32; PB]; MB];
+            if mb == MB {
+                for (t, c) in ct.chunks_exact(PB).enumerate() {
                     for (r, ar) in a.iter_mut().enumerate() {
                         let wv = w[(r0 + r) * taps + t];
                         for j in 0..PB {
@@ -437,24 +516,21 @@ fn gemm_generic(w: &[f32], col: &[f32], rows: usize, taps: usize, npts: usize, a
                         }
                     }
                 }
-                for (r, ar) in a.iter().enumerate() {
-                    acc[(r0 + r) * npts + p0..(r0 + r) * npts + p0 + PB].copy_from_slice(ar);
-                }
             } else {
-                for r in 0..mb {
-                    let dst = &mut acc[(r0 + r) * npts + p0..(r0 + r) * npts + p0 + pb];
-                    for t in 0..taps {
+                for (t, c) in ct.chunks_exact(PB).enumerate() {
+                    for (r, ar) in a.iter_mut().enumerate().take(mb) {
                         let wv = w[(r0 + r) * taps + t];
-                        let c = &col[t * npts + p0..t * npts + p0 + pb];
-                        for (d, v) in dst.iter_mut().zip(c) {
-                            *d += wv * v;
+                        for j in 0..PB {
+                            ar[j] += wv * c[j];
                         }
                     }
                 }
             }
-            p0 += pb;
+            for (r, ar) in a.iter().enumerate().take(mb) {
+                acc[(r0 + r) * npts + p0..(r0 + r) * npts + p0 + pb].copy_from_slice(&ar[..pb]);
+            }
+            r0 += mb;
         }
-        r0 += mb;
     }
 }
 
@@ -629,7 +705,14 @@ mod tests {
     fn vector_width_does_not_change_bits() {
         let (rows, taps, npts) = (7, 29, 53);
         let w = pseudo(rows * taps, 3);
-        let col = pseudo(taps * npts, 4);
+        let plain = pseudo(taps * npts, 4);
+        // the tile-major layout gemm reads, padded with zeros to whole tiles
+        let mut col = vec![0f32; npts.div_ceil(PB) * taps * PB];
+        for t in 0..taps {
+            for p in 0..npts {
+                col[col_index(taps, t, p)] = plain[t * npts + p];
+            }
+        }
         let mut generic = vec![0f32; rows * npts];
         gemm_generic(&w, &col, rows, taps, npts, &mut generic);
         let mut dispatched = vec![0f32; rows * npts];
@@ -639,7 +722,7 @@ mod tests {
             for p in 0..npts {
                 let mut a = 0f32;
                 for t in 0..taps {
-                    a += w[r * taps + t] * col[t * npts + p];
+                    a += w[r * taps + t] * plain[t * npts + p];
                 }
                 assert_eq!(a.to_bits(), generic[r * npts + p].to_bits());
                 assert_eq!(a.to_bits(), dispatched[r * npts + p].to_bits());
