@@ -1,107 +1,40 @@
-//! Benchmark of `cfnn` on timesteps its models never saw: for each multi-field case, train a
-//! model on the early slices (time steps), then compress the later ones with `cfnn` (network
-//! hybrid), its dual-quantized Lorenzo baseline (`cfnn:use_network=false`), and `classic`,
-//! `sz3`, `zfp` and `sperr`, in the same run, at `pressio:rel` 5e-3, 1e-3, 5e-4, 2e-4 and 1e-4.
+//! Benchmark of `cfnn` on slices its models never saw, for every shared multi-field set
+//! (`pressio_ml_testdata::multifield`): with the shipped model where there is one
+//! (`cfnn-wrf-w-3d`, `cfnn-mpi-tas-2d`, `cfnn-ncep-t-3d`), else a 2-D model trained here on the
+//! set's training slices. On the held-out slices, at `pressio:rel` 5e-3, 1e-3, 5e-4, 2e-4 and
+//! 1e-4, in the same run:
+//!
+//! * `cfnn`: the target's stream from `compress_many([target, anchors...])` (anchors by `sz3`);
+//!   timed in single-field mode with the same decompressed anchors (`cfnn:anchors`, the same
+//!   stream), so the MB/s are the target's own;
+//! * `cfnn+model`: the same with `cfnn:embed_model` (the model counted in the stream, as the
+//!   paper counts it);
+//! * `cfnn-baseline`: `cfnn:use_network=false`, the dual-quantized Lorenzo baseline;
+//! * `classic`, `sz3`, `zfp`, `sperr` on the target alone.
 //!
 //! ```text
 //! cargo run -p pressio-ml-cfnn --release --example cfnn_bench -- [OUT_DIR] [EPOCHS]
 //! ```
 //!
-//! Writes `OUT_DIR/cfnn_bench.md` and `.csv` (case, compressor, bound, ratio, max error over
-//! the bound, compress and decompress MB/s) and `OUT_DIR/cfnn_ratio_<case>.png` (ratio against
-//! the bound). Models and the held-out anchors go to `OUT_DIR/models` and `OUT_DIR/anchors`.
-//! `OUT_DIR` defaults to `target/cfnn-bench`, `EPOCHS` to 6.
+//! Writes `OUT_DIR/cfnn_bench.md` and `.csv` (set, compressor, bound, ratio, gain over the
+//! baseline, max error over the bound, network used, compress and decompress MB/s) and
+//! `OUT_DIR/cfnn_ratio_<set>.png` (ratio against the bound). Models trained here go to
+//! `OUT_DIR/models`. `OUT_DIR` defaults to `target/cfnn-bench`, `EPOCHS` to 6.
 
 use plotters::prelude::*;
-use pressio_ml_cfnn::train::{train, TrainField, TrainOptions};
+use pressio_ml_cfnn::train::{train, TrainOptions};
 use pressio_ml_core::{DType, Data, Options, Registry, RegistryBuilder};
+use pressio_ml_testdata::multifield::{self, MultiField};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// One case: a target and anchors on one grid, dims fastest first, split by slices.
-struct Case {
-    name: &'static str,
-    target: Vec<f32>,
-    anchors: Vec<Vec<f32>>,
-    /// Dims of one slice, fastest first (the model's axes).
-    slice: Vec<usize>,
-    /// Slices used for training; the rest are the test set.
-    train: usize,
-    tile: usize,
-}
-
-fn read(dir: &Path, rel: &str) -> Option<Vec<f32>> {
-    let b = std::fs::read(dir.join(rel)).ok()?;
-    Some(
-        b.chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-    )
-}
-
-/// WRF Katrina, 4 steps x 14 levels of 48x48: W (averaged to mass levels) from U, V (averaged
-/// to mass points) and P; train on steps 0-2, test on step 3 (the paper's Hurricane Wf case).
-fn wrf(dir: &Path) -> Option<Case> {
-    let (t, z, y, x) = (4usize, 14usize, 48usize, 48usize);
-    let u = read(dir, "wrf_python/U_4x14x48x49.f32")?;
-    let v = read(dir, "wrf_python/V_4x14x49x48.f32")?;
-    let w = read(dir, "wrf_python/W_4x15x48x48.f32")?;
-    let p = read(dir, "wrf_python/P_4x14x48x48.f32")?;
-    let (mut uu, mut vv, mut ww, mut pp) = (vec![], vec![], vec![], vec![]);
-    for s in 0..t {
-        for k in 0..z {
-            for j in 0..y {
-                for i in 0..x {
-                    let ui = ((s * z + k) * y + j) * (x + 1) + i;
-                    uu.push(0.5 * (u[ui] + u[ui + 1]));
-                    let vi = ((s * z + k) * (y + 1) + j) * x + i;
-                    vv.push(0.5 * (v[vi] + v[vi + x]));
-                    let wi = ((s * (z + 1) + k) * y + j) * x + i;
-                    ww.push(0.5 * (w[wi] + w[wi + y * x]));
-                    pp.push(p[((s * z + k) * y + j) * x + i]);
-                }
-            }
-        }
-    }
-    Some(Case {
-        name: "wrf-W-from-U-V-P",
-        target: ww,
-        anchors: vec![uu, vv, pp],
-        slice: vec![x, y],
-        train: 3 * z,
-        tile: 36,
-    })
-}
-
-/// MPI monthly surface fields, 12 x 96x192: tas from uas and vas; train on months 0-8.
-fn mpi(dir: &Path) -> Option<Case> {
-    Some(Case {
-        name: "mpi-tas-from-uas-vas",
-        target: read(dir, "geocat/mpi_tas_12x96x192.f32")?,
-        anchors: vec![
-            read(dir, "geocat/mpi_uas_12x96x192.f32")?,
-            read(dir, "geocat/mpi_vas_12x96x192.f32")?,
-        ],
-        slice: vec![192, 96],
-        train: 9,
-        tile: 52,
-    })
-}
-
-/// NASA blunt-fin CFD, 32 slices of 40x32: energy from density and x/y momentum; train on
-/// slices 0-23.
-fn bluntfin(dir: &Path) -> Option<Case> {
-    let f = |n: &str| read(dir, &format!("vtk_data/bluntfin_{n}_32x32x40.f32"));
-    Some(Case {
-        name: "bluntfin-energy-from-density-momentum",
-        target: f("energy")?,
-        anchors: vec![f("density")?, f("momentum_x")?, f("momentum_y")?],
-        slice: vec![40, 32],
-        train: 24,
-        tile: 20,
-    })
-}
+/// Shipped models by set.
+const SHIPPED: [(&str, &str); 3] = [
+    ("wrf", "cfnn-wrf-w-3d"),
+    ("mpi", "cfnn-mpi-tas-2d"),
+    ("ncep", "cfnn-ncep-t-3d"),
+];
 
 fn registry() -> Registry {
     let mut b = RegistryBuilder::new();
@@ -119,13 +52,100 @@ struct Point {
     rel: f64,
     ratio: f64,
     max_over_bound: f64,
+    network: Option<u32>,
     comp_mbs: f64,
     decomp_mbs: f64,
 }
 
-fn write_f32(path: &Path, v: &[f32]) {
-    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-    std::fs::write(path, bytes).expect("write");
+fn f64s(v: &[f32]) -> Vec<f64> {
+    v.iter().map(|&x| x as f64).collect()
+}
+
+/// The set's model: the shipped one, or one trained on its training slices.
+fn model_for(set: &MultiField, out: &Path, epochs: u32) -> String {
+    if let Some((_, name)) = SHIPPED.iter().find(|(s, _)| *s == set.name) {
+        if pressio_ml_nn::model::resolve(name).is_ok() {
+            eprintln!("{}: shipped model {name}", set.name);
+            return name.to_string();
+        }
+    }
+    let part = set.train_part();
+    eprintln!(
+        "{}: training a 2-D model on {} of {} slices",
+        set.name,
+        part.slices(),
+        set.slices()
+    );
+    let started = Instant::now();
+    let report = train(
+        &pressio_ml_cfnn::train::TrainField {
+            target: f64s(&part.target),
+            anchors: part.anchors.iter().map(|a| f64s(a)).collect(),
+            dims: part.dims.clone(),
+            sources: vec![],
+        },
+        &TrainOptions {
+            dims: 2,
+            tile: 36,
+            epochs,
+            windows: 384,
+            batch: 8,
+            lr: 2e-3,
+            seed: 7,
+            validation: 0.2,
+            name: format!("cfnn-bench-{}", set.name),
+            out_dir: out.join("models"),
+            description: format!("cfnn_bench model for the {} set", set.name),
+            anchor_names: set.anchor_names.iter().map(|s| s.to_string()).collect(),
+            target_name: set.target_name.into(),
+            device: tch::Device::Cpu,
+            progress: true,
+        },
+    )
+    .expect("training");
+    eprintln!(
+        "  {:.0} s, validation mse {:.4} (zero predictor {:.4})",
+        started.elapsed().as_secs_f64(),
+        report.validation_mse,
+        report.zero_mse
+    );
+    report.manifest_path.display().to_string()
+}
+
+/// Stack decoded anchors into the `cfnn:anchors` buffer.
+fn stacked(anchors: &[Data], dims: &[usize]) -> Data {
+    let mut all = Vec::new();
+    for a in anchors {
+        all.extend_from_slice(a.as_slice::<f32>().expect("f32"));
+    }
+    let mut d = dims.to_vec();
+    d.push(anchors.len());
+    Data::from_vec(all, &d).expect("stacked anchors")
+}
+
+/// The decoded anchors `compress_many` gives the target at `rel` (the anchors by `sz3`).
+fn decoded_anchors(reg: &Registry, model: &str, inputs: &[Data], rel: f64) -> Vec<Data> {
+    let mut c = reg.compressor("cfnn").expect("cfnn");
+    c.set_options(
+        &Options::new()
+            .with("pressio:rel", rel)
+            .with("cfnn:model", model),
+    )
+    .expect("options");
+    let refs: Vec<&Data> = inputs.iter().collect();
+    let mut streams: Vec<Data> = inputs
+        .iter()
+        .map(|_| Data::empty(DType::Byte, &[]))
+        .collect();
+    c.compress_many(&refs, &mut streams).expect("compress_many");
+    let srefs: Vec<&Data> = streams.iter().collect();
+    let mut outs: Vec<Data> = inputs
+        .iter()
+        .map(|d| Data::empty(d.dtype(), d.dims()))
+        .collect();
+    c.decompress_many(&srefs, &mut outs)
+        .expect("decompress_many");
+    outs.split_off(1)
 }
 
 fn main() {
@@ -139,156 +159,124 @@ fn main() {
         eprintln!("no shared data (set PRESSIO_ML_DATA)");
         return;
     };
-    for d in ["models", "anchors"] {
-        std::fs::create_dir_all(out.join(d)).expect("output directory");
-    }
+    std::fs::create_dir_all(out.join("models")).expect("output directory");
     let reg = registry();
     let rels = [5e-3, 1e-3, 5e-4, 2e-4, 1e-4];
     let mut points = Vec::new();
-    for case in [wrf(&data), mpi(&data), bluntfin(&data)]
-        .into_iter()
-        .flatten()
-    {
-        let per: usize = case.slice.iter().product();
-        let n_slices = case.target.len() / per;
-        let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
-        let mut dims = case.slice.clone();
-        dims.push(case.train);
-        eprintln!(
-            "{}: training on {} of {n_slices} slices",
-            case.name, case.train
-        );
-        let started = Instant::now();
-        let report = train(
-            &TrainField {
-                target: f64s(&case.target[..case.train * per]),
-                anchors: case
-                    .anchors
-                    .iter()
-                    .map(|a| f64s(&a[..case.train * per]))
-                    .collect(),
-                dims,
-                sources: vec![],
-            },
-            &TrainOptions {
-                dims: 2,
-                tile: case.tile,
-                epochs,
-                windows: 384,
-                batch: 8,
-                lr: 2e-3,
-                seed: 7,
-                validation: 0.2,
-                name: format!("cfnn-bench-{}", case.name),
-                out_dir: out.join("models"),
-                description: format!("cfnn_bench model for {}", case.name),
-                anchor_names: vec![],
-                target_name: case.name.into(),
-                device: tch::Device::Cpu,
-                progress: true,
-            },
-        )
-        .expect("training");
-        eprintln!(
-            "  {:.0} s, validation mse {:.4} (zero predictor {:.4})",
-            started.elapsed().as_secs_f64(),
-            report.validation_mse,
-            report.zero_mse
-        );
-        let test = &case.target[case.train * per..];
-        let mut tdims = case.slice.clone();
-        tdims.push(n_slices - case.train);
-        let input = Data::from_vec(test.to_vec(), &tdims).expect("data");
-        let anchor_files: Vec<String> = case
-            .anchors
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let p = out.join("anchors").join(format!("{}-{i}.f32", case.name));
-                write_f32(&p, &a[case.train * per..]);
-                p.display().to_string()
-            })
+    for set in multifield::sets(&data) {
+        let model = model_for(&set, &out, epochs);
+        let test = set.test_part();
+        let dims = test.dims.clone();
+        let inputs: Vec<Data> = std::iter::once(&test.target)
+            .chain(&test.anchors)
+            .map(|v| Data::from_vec(v.clone(), &dims).expect("data"))
             .collect();
-        let range = pressio_ml_testdata::value_range(test);
-        let configs: Vec<(&str, &str, Options)> = vec![
-            (
-                "cfnn",
-                "cfnn",
-                Options::new()
-                    .with("cfnn:model", report.manifest_path.display().to_string())
-                    .with("cfnn:anchor_files", anchor_files.clone()),
-            ),
-            (
-                "cfnn-baseline",
-                "cfnn",
-                Options::new().with("cfnn:use_network", false),
-            ),
-            ("classic", "classic", Options::new()),
-            ("sz3", "sz3", Options::new()),
-            ("zfp", "zfp", Options::new()),
-            ("sperr", "sperr", Options::new()),
-        ];
-        for (label, id, opts) in &configs {
-            for &rel in &rels {
+        let input = &inputs[0];
+        let range = pressio_ml_testdata::value_range(&test.target);
+        eprintln!(
+            "{}: {} from {} on {} held-out slices ({} values)",
+            set.name,
+            set.target_name,
+            set.anchor_names.join(", "),
+            test.slices(),
+            test.len()
+        );
+        for &rel in &rels {
+            let anchors = stacked(&decoded_anchors(&reg, &model, &inputs, rel), &dims);
+            let configs: Vec<(&str, &str, Options)> = vec![
+                (
+                    "cfnn",
+                    "cfnn",
+                    Options::new()
+                        .with("cfnn:model", model.clone())
+                        .with("cfnn:anchors", anchors.clone()),
+                ),
+                (
+                    "cfnn+model",
+                    "cfnn",
+                    Options::new()
+                        .with("cfnn:model", model.clone())
+                        .with("cfnn:anchors", anchors.clone())
+                        .with("cfnn:embed_model", true),
+                ),
+                (
+                    "cfnn-baseline",
+                    "cfnn",
+                    Options::new().with("cfnn:use_network", false),
+                ),
+                ("classic", "classic", Options::new()),
+                ("sz3", "sz3", Options::new()),
+                ("zfp", "zfp", Options::new()),
+                ("sperr", "sperr", Options::new()),
+            ];
+            for (label, id, opts) in &configs {
                 let mut c = reg.compressor(id).expect("compressor");
                 c.set_options(&opts.clone().with("pressio:rel", rel))
                     .expect("options");
                 let mut s = Data::empty(DType::Byte, &[]);
                 let t0 = Instant::now();
-                c.compress(&input, &mut s).expect("compress");
+                c.compress(input, &mut s).expect("compress");
                 let tc = t0.elapsed().as_secs_f64();
+                let network = (*id == "cfnn").then(|| {
+                    c.get_metrics_results()
+                        .get_typed::<u32>("cfnn:network_used")
+                        .ok()
+                        .flatten()
+                        .unwrap_or(0)
+                });
                 let mut d = Data::empty(DType::Float, input.dims());
                 let t0 = Instant::now();
                 c.decompress(&s, &mut d).expect("decompress");
                 let td = t0.elapsed().as_secs_f64();
                 let mb = input.num_bytes() as f64 / 1e6;
                 let p = Point {
-                    case: case.name.into(),
+                    case: set.name.into(),
                     comp: label.to_string(),
                     rel,
                     ratio: input.num_bytes() as f64 / s.num_bytes() as f64,
                     max_over_bound: pressio_ml_testdata::max_abs_error(
-                        test,
+                        &test.target,
                         d.as_slice::<f32>().expect("f32"),
                     ) / (rel * range),
+                    network,
                     comp_mbs: mb / tc,
                     decomp_mbs: mb / td,
                 };
                 eprintln!(
-                    "  {:<14} rel {:7.0e}: ratio {:7.2}, max err / bound {:.3}",
-                    p.comp, p.rel, p.ratio, p.max_over_bound
+                    "  {:<14} rel {:7.0e}: ratio {:7.2}, max err / bound {:.3}{}",
+                    p.comp,
+                    p.rel,
+                    p.ratio,
+                    p.max_over_bound,
+                    p.network
+                        .map_or(String::new(), |n| format!(", network {n}"))
                 );
                 points.push(p);
             }
         }
     }
     let mut csv = String::from(
-        "case,compressor,rel,ratio,max_err_over_bound,compress_mb_s,decompress_mb_s\n",
+        "set,compressor,rel,ratio,gain_over_baseline,max_err_over_bound,network_used,compress_mb_s,decompress_mb_s\n",
     );
     let mut md = String::from(
-        "| case | compressor | rel | ratio | vs baseline | max err / bound | compress MB/s | decompress MB/s |\n|---|---|---|---|---|---|---|---|\n",
+        "| set | compressor | rel | ratio | vs baseline | max err / bound | network | compress MB/s | decompress MB/s |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for p in &points {
         let base = points
             .iter()
             .find(|b| b.case == p.case && b.comp == "cfnn-baseline" && b.rel == p.rel)
             .map_or(f64::NAN, |b| b.ratio);
+        let gain = (p.ratio / base - 1.0) * 100.0;
+        let net = p.network.map_or(String::new(), |n| n.to_string());
         let _ = writeln!(
             csv,
-            "{},{},{:e},{:.4},{:.4},{:.2},{:.2}",
-            p.case, p.comp, p.rel, p.ratio, p.max_over_bound, p.comp_mbs, p.decomp_mbs
+            "{},{},{:e},{:.4},{:.2},{:.4},{},{:.3},{:.3}",
+            p.case, p.comp, p.rel, p.ratio, gain, p.max_over_bound, net, p.comp_mbs, p.decomp_mbs
         );
         let _ = writeln!(
             md,
-            "| {} | {} | {:.0e} | {:.2} | {:+.1}% | {:.3} | {:.1} | {:.1} |",
-            p.case,
-            p.comp,
-            p.rel,
-            p.ratio,
-            (p.ratio / base - 1.0) * 100.0,
-            p.max_over_bound,
-            p.comp_mbs,
-            p.decomp_mbs
+            "| {} | {} | {:.0e} | {:.2} | {:+.1}% | {:.3} | {} | {:.2} | {:.2} |",
+            p.case, p.comp, p.rel, p.ratio, gain, p.max_over_bound, net, p.comp_mbs, p.decomp_mbs
         );
     }
     std::fs::write(out.join("cfnn_bench.csv"), csv).expect("csv");
@@ -329,8 +317,24 @@ fn plot(path: &Path, title: &str, pts: &[&Point]) -> Result<(), Box<dyn std::err
         .x_desc("log10(pressio:rel)")
         .y_desc("compression ratio")
         .draw()?;
-    let comps = ["cfnn-baseline", "classic", "sz3", "zfp", "sperr", "cfnn"];
-    let colors = [BLACK, BLUE, GREEN, MAGENTA, CYAN, RED];
+    let comps = [
+        "cfnn-baseline",
+        "classic",
+        "sz3",
+        "zfp",
+        "sperr",
+        "cfnn",
+        "cfnn+model",
+    ];
+    let colors = [
+        BLACK,
+        BLUE,
+        GREEN,
+        MAGENTA,
+        CYAN,
+        RED,
+        RGBColor(230, 120, 0),
+    ];
     for (c, color) in comps.iter().zip(colors) {
         let mut line: Vec<(f64, f64)> = pts
             .iter()
