@@ -6,8 +6,10 @@
 //! ```
 //!
 //! writes `DIR/NAME/{target,anchor0,anchor1,...}.{train,test}.f32` (headerless little-endian
-//! f32) and prints the `-d` dims of each part (fastest first) and the anchor order. `DATA_DIR`
-//! defaults to `$PRESSIO_ML_DATA` or `../shared/data`.
+//! f32), the same files under the fields' names as `DIR/NAME/{train,test}/<field>.f32` (hard
+//! links, so that `cfnn-train` records the field names in its manifest), and prints the `-d`
+//! dims of each part (fastest first), the anchor order and a `cfnn-train` command line for the
+//! training part. `DATA_DIR` defaults to `$PRESSIO_ML_DATA` or `../shared/data`.
 
 use pressio_ml_testdata::multifield::{set, write_raw, MultiField, SET_NAMES};
 use std::path::{Path, PathBuf};
@@ -20,6 +22,14 @@ fn dims_args(dims: &[usize]) -> String {
         .map(|d| format!("-d {d}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `to` as a second name of `from` (a hard link, or a copy where links are refused).
+fn link(from: &Path, to: &Path) -> std::io::Result<()> {
+    if to.exists() {
+        std::fs::remove_file(to)?;
+    }
+    std::fs::hard_link(from, to).or_else(|_| std::fs::copy(from, to).map(|_| ()))
 }
 
 fn cut(f: &MultiField, out: &Path) -> std::io::Result<()> {
@@ -40,9 +50,20 @@ fn cut(f: &MultiField, out: &Path) -> std::io::Result<()> {
         ("test", f.test_part(), f.split..n),
     ] {
         let path = |stem: &str| dir.join(format!("{stem}.{part}.f32"));
+        let named = dir.join(part);
+        std::fs::create_dir_all(&named)?;
         write_raw(&path("target"), &p.target)?;
+        link(
+            &path("target"),
+            &named.join(format!("{}.f32", f.target_name)),
+        )?;
         for (k, a) in p.anchors.iter().enumerate() {
             write_raw(&path(&format!("anchor{k}")), a)?;
+            let field = f.anchor_names[k];
+            link(
+                &path(&format!("anchor{k}")),
+                &named.join(format!("{field}.f32")),
+            )?;
         }
         println!(
             "  {part:5} {} (slices {}..{} of {n}): {}",
@@ -52,17 +73,15 @@ fn cut(f: &MultiField, out: &Path) -> std::io::Result<()> {
             dir.join(format!("*.{part}.f32")).display()
         );
     }
-    let anchors: Vec<String> = (0..f.anchors.len())
-        .map(|k| {
-            format!(
-                "--anchor {}",
-                dir.join(format!("anchor{k}.train.f32")).display()
-            )
-        })
+    let train = dir.join("train");
+    let anchors: Vec<String> = f
+        .anchor_names
+        .iter()
+        .map(|a| format!("--anchor {}", train.join(format!("{a}.f32")).display()))
         .collect();
     println!(
         "  cfnn-train --target {} {} {}",
-        dir.join("target.train.f32").display(),
+        train.join(format!("{}.f32", f.target_name)).display(),
         anchors.join(" "),
         dims_args(&f.train_part().dims)
     );
