@@ -124,6 +124,21 @@ fn check_set(name: &str) {
                 .map(|s| s.num_bytes() as u64)
                 .sum::<u64>()
         );
+        // a stream that does not keep the network is the baseline's, byte for byte
+        if used.last() == Some(&0) {
+            let mut b = compressor(
+                &Options::new()
+                    .with("pressio:rel", rel)
+                    .with("cfnn:use_network", false),
+            );
+            let mut bs = Data::empty(DType::Byte, &[]);
+            b.compress(&inputs[0], &mut bs).unwrap();
+            assert_eq!(
+                bs.bytes(),
+                streams[0].bytes(),
+                "{name} rel {rel}: not the baseline"
+            );
+        }
         // every field within its bound, in f64
         for (k, (orig, out)) in inputs.iter().zip(&outs).enumerate() {
             let o = orig.as_slice::<f32>().unwrap();
