@@ -122,6 +122,12 @@ pub trait FieldCodec {
     /// Compress `values` (all finite) into sections. Tags `NFIN`, `PTCH` and `RAW_` are
     /// reserved for the envelope.
     fn encode<T: Float>(&mut self, values: &[T], dims: &[usize], abs: f64) -> Result<Vec<Section>>;
+    /// After [`FieldCodec::encode`]: whether the stream needs the model of
+    /// [`EncodeParams`] to decode. When it does not (a learned codec that kept its plain path),
+    /// the header names no model, so the stream is the plain path's, byte for byte.
+    fn uses_model(&self) -> bool {
+        true
+    }
     /// Decompress into `out` (length = product of `dims`) from the verified stream.
     fn decode<T: Float>(
         &mut self,
@@ -135,11 +141,18 @@ pub trait FieldCodec {
 /// Implement [`FieldCodec`] for `$codec` by dispatching on the element width to two functions
 /// generic over the substrate's floats, instantiated for `f32` and `f64`:
 /// `$encode(&mut codec, &[T], dims, abs) -> Result<Vec<Section>>` and
-/// `$decode(&mut codec, &ParsedStream, dims, abs, &mut [T]) -> Result<()>`.
+/// `$decode(&mut codec, &ParsedStream, dims, abs, &mut [T]) -> Result<()>`. With
+/// `uses_model: $uses`, `$uses(&codec) -> bool` answers [`FieldCodec::uses_model`].
 #[macro_export]
 macro_rules! field_codec_by_width {
-    ($codec:ty, $encode:path, $decode:path) => {
+    ($codec:ty, $encode:path, $decode:path $(, uses_model: $uses:path)?) => {
         impl $crate::field::FieldCodec for $codec {
+            $(
+                fn uses_model(&self) -> bool {
+                    $uses(self)
+                }
+            )?
+
             fn encode<T: $crate::field::Float>(
                 &mut self,
                 values: &[T],
@@ -333,6 +346,22 @@ fn range_outside<T: Float>(values: &[T], skip: &[bool]) -> Option<(f64, f64)> {
 
 /// The stream header every field stream carries.
 fn stream_header(p: &EncodeParams<'_>, dtype: DType, dims: &[usize], abs: f64) -> StreamHeader {
+    header_with_model(p, dtype, dims, abs, true)
+}
+
+/// [`stream_header`], naming the model only when `uses_model`.
+fn header_with_model(
+    p: &EncodeParams<'_>,
+    dtype: DType,
+    dims: &[usize],
+    abs: f64,
+    uses_model: bool,
+) -> StreamHeader {
+    let (name, hash) = if uses_model {
+        (p.model_name, p.model_hash)
+    } else {
+        ("", &[][..])
+    };
     StreamHeader {
         plugin_id: p.plugin_id.to_string(),
         plugin_version: p.version,
@@ -341,8 +370,8 @@ fn stream_header(p: &EncodeParams<'_>, dtype: DType, dims: &[usize], abs: f64) -
         bound_mode: p.bound.mode_id(),
         bound_value: p.bound.value(),
         abs_bound: abs,
-        model_name: p.model_name.to_string(),
-        model_hash: p.model_hash.to_vec(),
+        model_name: name.to_string(),
+        model_hash: hash.to_vec(),
     }
 }
 
@@ -444,7 +473,7 @@ fn compress_typed<T: Float, C: FieldCodec>(
         sections.extend(codec.encode(&body_input[..], &dims, abs)?);
     }
 
-    let header = stream_header(p, field.dtype, field.dims, abs);
+    let header = header_with_model(p, field.dtype, field.dims, abs, codec.uses_model());
     let mut stream = write_stream(&header, &sections);
     if p.verify && !stats.lossless {
         let parsed = ParsedStream::parse(&stream)?;

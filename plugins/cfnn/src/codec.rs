@@ -250,10 +250,12 @@ fn encode_typed<T: Float>(
             0
         },
     };
+    // the baseline records no anchors: it is byte for byte the stream without a network
+    let used_anchors = if network { codec.anchors } else { &[] };
     let head = Head {
         network,
-        anchors: codec.anchors.len(),
-        anchor_sum: checksum(codec.anchors),
+        anchors: used_anchors.len(),
+        anchor_sum: checksum(used_anchors),
         diff_sum: if network { checksum(&diffs) } else { 0 },
         blend,
         n_outliers: enc.outliers.len(),
@@ -349,4 +351,14 @@ fn decode_typed<T: Float>(
     Ok(())
 }
 
-pressio_ml_codec::field_codec_by_width!(CfnnCodec<'_>, encode_typed, decode_typed);
+/// Whether the stream just encoded blends the network in (and so needs the model).
+fn network_used(codec: &CfnnCodec<'_>) -> bool {
+    codec.stats.network_used
+}
+
+pressio_ml_codec::field_codec_by_width!(
+    CfnnCodec<'_>,
+    encode_typed,
+    decode_typed,
+    uses_model: network_used
+);

@@ -419,29 +419,7 @@ impl Cfnn {
                     stats: BodyStats::default(),
                 };
                 let (out, st) = field::compress_field(&mut codec, input, &params)?;
-                if model.is_none() || codec.stats.network_used {
-                    return Ok((out, st, codec.stats));
-                }
-                // The baseline won: write it as a stream without a model (no model name and
-                // hash in the header), byte for byte what cfnn:use_network=false writes.
-                let mut plain = CfnnCodec {
-                    model: None,
-                    anchors: &[],
-                    parallel,
-                    embed: None,
-                    stats: BodyStats::default(),
-                };
-                let params = EncodeParams {
-                    model_name: "",
-                    model_hash: &[],
-                    ..params.clone()
-                };
-                let (out, st) = field::compress_field(&mut plain, input, &params)?;
-                let stats = BodyStats {
-                    hybrid_bytes: codec.stats.hybrid_bytes,
-                    ..plain.stats
-                };
-                Ok((out, st, stats))
+                Ok((out, st, codec.stats))
             })?;
         self.last = Some((st, body));
         Ok(out)
