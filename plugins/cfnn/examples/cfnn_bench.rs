@@ -57,10 +57,6 @@ struct Point {
     decomp_mbs: f64,
 }
 
-fn f64s(v: &[f32]) -> Vec<f64> {
-    v.iter().map(|&x| x as f64).collect()
-}
-
 /// The set's model: the shipped one, or one trained on its training slices.
 fn model_for(set: &MultiField, out: &Path, epochs: u32) -> String {
     if let Some((_, name)) = SHIPPED.iter().find(|(s, _)| *s == set.name) {
@@ -78,12 +74,7 @@ fn model_for(set: &MultiField, out: &Path, epochs: u32) -> String {
     );
     let started = Instant::now();
     let report = train(
-        &pressio_ml_cfnn::train::TrainField {
-            target: f64s(&part.target),
-            anchors: part.anchors.iter().map(|a| f64s(a)).collect(),
-            dims: part.dims.clone(),
-            sources: vec![],
-        },
+        &pressio_ml_cfnn::train::TrainField::from_f32(&part.target, &part.anchors, &part.dims),
         &TrainOptions {
             dims: 2,
             tile: 36,
@@ -110,17 +101,6 @@ fn model_for(set: &MultiField, out: &Path, epochs: u32) -> String {
         report.zero_mse
     );
     report.manifest_path.display().to_string()
-}
-
-/// Stack decoded anchors into the `cfnn:anchors` buffer.
-fn stacked(anchors: &[Data], dims: &[usize]) -> Data {
-    let mut all = Vec::new();
-    for a in anchors {
-        all.extend_from_slice(a.as_slice::<f32>().expect("f32"));
-    }
-    let mut d = dims.to_vec();
-    d.push(anchors.len());
-    Data::from_vec(all, &d).expect("stacked anchors")
 }
 
 /// The decoded anchors `compress_many` gives the target at `rel` (the anchors by `sz3`).
@@ -182,7 +162,9 @@ fn main() {
             test.len()
         );
         for &rel in &rels {
-            let anchors = stacked(&decoded_anchors(&reg, &model, &inputs, rel), &dims);
+            let decoded = decoded_anchors(&reg, &model, &inputs, rel);
+            let anchors = pressio_ml_cfnn::anchors::stack(&decoded.iter().collect::<Vec<_>>())
+                .expect("stacked anchors");
             let configs: Vec<(&str, &str, Options)> = vec![
                 (
                     "cfnn",

@@ -270,6 +270,30 @@ pub fn decompress_anchor(
     Ok((info, data, values))
 }
 
+/// The `cfnn:anchors` buffer for `anchors` (decompressed anchors of one dtype and dims, in the
+/// model's order): their values one after the other, the dims plus a slowest dim counting
+/// them. The inverse of [`split_stacked`].
+pub fn stack(anchors: &[&Data]) -> Result<Data> {
+    let first = anchors.first().ok_or_else(|| {
+        PressioError::InvalidArgument(format!("{}: no anchors to stack", crate::KEY_ANCHORS))
+    })?;
+    let mut bytes = Vec::with_capacity(first.num_bytes() * anchors.len());
+    for (k, a) in anchors.iter().enumerate() {
+        if a.dtype() != first.dtype() || a.dims() != first.dims() || !a.has_data() {
+            return Err(PressioError::InvalidInput(format!(
+                "{}: anchor {k} is not a {} buffer of dims {:?} like anchor 0",
+                crate::KEY_ANCHORS,
+                first.dtype().name(),
+                first.dims()
+            )));
+        }
+        bytes.extend_from_slice(a.bytes());
+    }
+    let mut dims = first.dims().to_vec();
+    dims.push(anchors.len());
+    Data::from_bytes(first.dtype(), &dims, &bytes)
+}
+
 /// Anchors handed in one buffer (`cfnn:anchors`): the target's dtype and dims with one more,
 /// slowest dim counting the anchors. Returns each anchor's values.
 pub fn split_stacked(stacked: &Data, dtype: DType, dims: &[usize]) -> Result<Vec<Vec<f64>>> {
@@ -316,4 +340,25 @@ pub fn check_anchor(k: usize, anchor: &Data, target: &Data) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stack_and_split_are_inverse_and_mismatches_are_refused() {
+        let a = Data::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]).unwrap();
+        let b = Data::from_vec(vec![7.0f32, 8.0, 9.0, 10.0, 11.0, 12.0], &[3, 2]).unwrap();
+        let s = stack(&[&a, &b]).unwrap();
+        assert_eq!(s.dims(), &[3, 2, 2]);
+        let back = split_stacked(&s, DType::Float, &[3, 2]).unwrap();
+        assert_eq!(back, vec![a.to_f64_vec(), b.to_f64_vec()]);
+        let c = Data::from_vec(vec![1.0f32; 6], &[6]).unwrap();
+        assert!(stack(&[&a, &c])
+            .unwrap_err()
+            .to_string()
+            .contains("anchor 1"));
+        assert!(stack(&[]).is_err());
+    }
 }

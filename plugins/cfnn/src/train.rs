@@ -316,6 +316,17 @@ pub fn train(field: &TrainField, o: &TrainOptions) -> Result<TrainReport> {
 }
 
 impl TrainField {
+    /// A field from `f32` target and anchors of `dims` (no sources recorded).
+    pub fn from_f32(target: &[f32], anchors: &[Vec<f32>], dims: &[usize]) -> TrainField {
+        let f64s = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
+        TrainField {
+            target: f64s(target),
+            anchors: anchors.iter().map(|a| f64s(a)).collect(),
+            dims: dims.to_vec(),
+            sources: Vec::new(),
+        }
+    }
+
     /// Dims of the first `n_train` slices.
     fn dims_train(&self, n_train: usize, m: usize) -> Vec<usize> {
         let slice: usize = self.dims.iter().take(m).product();

@@ -52,14 +52,8 @@ fn embedded_models_decode_without_the_file() {
     let (tt, ta) = fields(nx, ny, 3, 0);
     let dir = std::env::temp_dir().join(format!("cfnn-embed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
     let report = train(
-        &TrainField {
-            target: f64s(&tt),
-            anchors: ta.iter().map(|a| f64s(a)).collect(),
-            dims: vec![nx, ny, 3],
-            sources: vec![],
-        },
+        &TrainField::from_f32(&tt, &ta, &[nx, ny, 3]),
         &TrainOptions {
             dims: 2,
             tile: 52,

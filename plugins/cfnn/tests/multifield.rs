@@ -5,6 +5,7 @@
 //! the target and every anchor, the same target stream both ways, the same streams at
 //! `pressio:nthreads` 1 and 2, and the refusals of `compress_many` / `decompress_many`.
 
+use pressio_ml_cfnn::anchors;
 use pressio_ml_cfnn::train::{train, TrainField, TrainOptions};
 use pressio_ml_core::{Compressor, DType, Data, Options, PressioError, RegistryBuilder};
 use pressio_ml_testdata::multifield::{self, MultiField};
@@ -34,12 +35,7 @@ fn tiny_model(set: &MultiField) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("cfnn-mf-{}-{}", set.name, std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let report = train(
-        &TrainField {
-            target: f64s(&part.target),
-            anchors: part.anchors.iter().map(|a| f64s(a)).collect(),
-            dims: part.dims.clone(),
-            sources: vec![],
-        },
+        &TrainField::from_f32(&part.target, &part.anchors, &part.dims),
         &TrainOptions {
             dims: 2,
             tile: 20,
@@ -82,15 +78,9 @@ fn many(c: &mut Compressor, inputs: &[Data]) -> (Vec<Data>, Vec<Data>) {
     (streams, outs)
 }
 
-/// Stack `anchors` (each of `dims`) into the `cfnn:anchors` buffer.
-fn stacked(anchors: &[Data], dims: &[usize]) -> Data {
-    let mut all = Vec::new();
-    for a in anchors {
-        all.extend_from_slice(a.as_slice::<f32>().unwrap());
-    }
-    let mut d = dims.to_vec();
-    d.push(anchors.len());
-    Data::from_vec(all, &d).unwrap()
+/// Stack `anchors` into the `cfnn:anchors` buffer.
+fn stacked(anchors: &[Data]) -> Data {
+    anchors::stack(&anchors.iter().collect::<Vec<_>>()).unwrap()
 }
 
 fn check_set(name: &str) {
@@ -159,11 +149,7 @@ fn check_set(name: &str) {
             assert_eq!(a.bytes(), b.bytes());
         }
         // single-field mode with the decompressed anchors: the same target stream and values
-        let mut single = compressor(
-            &opts
-                .clone()
-                .with("cfnn:anchors", stacked(&outs[1..], &dims)),
-        );
+        let mut single = compressor(&opts.clone().with("cfnn:anchors", stacked(&outs[1..])));
         let mut s = Data::empty(DType::Byte, &[]);
         single.compress(&inputs[0], &mut s).unwrap();
         assert_eq!(
@@ -314,7 +300,7 @@ fn many_refusals() {
         assert!(e.to_string().contains("anchors"), "{e}");
     }
     // cfnn:anchors with the wrong shape, or together with cfnn:anchor_files
-    let flat = stacked(&a, &dims);
+    let flat = stacked(&a);
     let wrong = Data::from_vec(
         flat.as_slice::<f32>().unwrap().to_vec(),
         &[flat.num_elements()],
@@ -327,7 +313,7 @@ fn many_refusals() {
     let e = compressor(
         &opts
             .clone()
-            .with("cfnn:anchors", stacked(&a, &dims))
+            .with("cfnn:anchors", stacked(&a))
             .with("cfnn:anchor_files", vec!["x".to_string()]),
     )
     .compress(&target, &mut Data::empty(DType::Byte, &[]))
