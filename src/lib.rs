@@ -33,6 +33,7 @@ pub fn build_registry() -> Result<Registry> {
     pressio_ml_aesz::register(&mut b)?;
     pressio_ml_gwlz::register(&mut b)?;
     pressio_ml_cfnn::register(&mut b)?;
+    pressio_ml_srnsz::register(&mut b)?;
     pressio_ml_metric_size::register(&mut b)?;
     pressio_ml_metric_error_stat::register(&mut b)?;
     pressio_ml_metric_time::register(&mut b)?;

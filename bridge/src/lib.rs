@@ -22,7 +22,7 @@
 //! that mirror LibPressio's own plugins ([`MIRRORED_IDS`]: LibPressio's metric ids `size`,
 //! `error_stat`, `time`, `ssim`, `composite`; the `sz3`, `zfp` and `sperr` wrappers are not even
 //! linked in). In addition, the shim skips any id that LibPressio's registry already holds when
-//! the library is loaded. Today that leaves `classic`, `aesz` and `gwlz`; later plugins join
+//! the library is loaded. Today that leaves `classic`, `aesz`, `gwlz`, `cfnn` and `srnsz`; later plugins join
 //! [`native_registry`] as they land (`tests/registry_sync.rs` fails until they do).
 //!
 //! Meta plugins: [`registry`] (what the factories receive) adds LibPressio's own compressors,
@@ -67,6 +67,7 @@ pub fn register_native(builder: &mut RegistryBuilder) -> Result<()> {
     pressio_ml_aesz::register(builder)?;
     pressio_ml_gwlz::register(builder)?;
     pressio_ml_cfnn::register(builder)?;
+    pressio_ml_srnsz::register(builder)?;
     pressio_ml_metric_size::register(builder)?;
     pressio_ml_metric_error_stat::register(builder)?;
     pressio_ml_metric_time::register(builder)?;

@@ -59,6 +59,9 @@ pub enum TrainCommand {
     /// Train a CFNN cross-field model for one target and its anchors (`--target F --anchor A
     /// --anchor B -t float -d ...`) and write `<out>/<name>.safetensors` and `.json`.
     Cfnn(Box<pressio_ml_cfnn::train_cli::TrainArgs>),
+    /// Train an SRN-SZ super-resolution family (one model per noise level, `<name>-n2`, `-n3`,
+    /// `-n0`) on 2-D slices of the shared fields, or fine-tune one (`--finetune F --field ...`).
+    Srnsz(Box<pressio_ml_srnsz::train_cli::TrainArgs>),
 }
 
 /// Arguments of `doc`.

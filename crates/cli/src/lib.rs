@@ -41,6 +41,9 @@ pub fn run(registry: &Registry, cli: &Cli, out: &mut dyn Write) -> CliResult<()>
         Some(Command::Train(args::TrainCommand::Cfnn(t))) => {
             pressio_ml_cfnn::train_cli::run((**t).clone()).map_err(CliError::Train)
         }
+        Some(Command::Train(args::TrainCommand::Srnsz(t))) => {
+            pressio_ml_srnsz::train_cli::run((**t).clone()).map_err(CliError::Train)
+        }
     }
 }
 

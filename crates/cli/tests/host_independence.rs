@@ -1,7 +1,8 @@
 //! Streams that no host library can change: the learned compressors whose network predictions
-//! feed quantization (aesz's decoder, gwlz's enhancers) must write the same bytes, and decode
-//! each other's streams, whatever BLAS or OpenMP runtime the process has loaded before
-//! libtorch and whatever `pressio:nthreads` says. Each run is a fresh `pressio-ml` process,
+//! feed quantization (aesz's decoder, gwlz's enhancers, srnsz's super-resolution network) must
+//! write the same bytes, and decode each other's streams, whatever BLAS or OpenMP runtime the
+//! process has loaded before libtorch and whatever `pressio:nthreads` says. Each run is a fresh
+//! `pressio-ml` process,
 //! plain or with the system reference BLAS or LLVM's OpenMP runtime in `LD_PRELOAD` (what a
 //! LibPressio host with its own BLAS looks like to the plugin).
 
@@ -218,4 +219,13 @@ fn aesz_streams_do_not_depend_on_the_host_blas_openmp_or_threads() {
 #[test]
 fn gwlz_streams_do_not_depend_on_the_host_blas_openmp_or_threads() {
     check("gwlz", &["gwlz:compressor=classic"], "gwlz:models");
+}
+
+#[test]
+fn srnsz_streams_do_not_depend_on_the_host_blas_openmp_or_threads() {
+    check(
+        "srnsz",
+        &["srnsz:model=srnsz-general", "srnsz:force_network=true"],
+        "srnsz:network_levels",
+    );
 }

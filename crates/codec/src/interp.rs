@@ -27,14 +27,17 @@
 //!   are missing (SZ3's boundary fallbacks, applied to whole lines instead of SZ3's 32-point
 //!   blocks).
 //! * external: a per-level prediction array supplied by an [`ExternalPredictor`] (the hook that
-//!   learned compressors use to replace the interpolation of some levels).
+//!   learned compressors use to replace the interpolation of some levels). The predictor may
+//!   leave some classes of points to interpolation ([`ExternalPredictor::covers`]); those are
+//!   interpolated with the level's fallback formula from the values reconstructed so far.
+//!   [`compress_choosing`] lets the encoder keep, per level, whichever of the two codes smaller.
 //!
 //! Each level has its own error bound (QoZ: `e_l = e / min(alpha^(l-1), beta)`, see
 //! [`InterpPlan::standard`]), all quantized with [`LinearQuantizer`] into one code stream in
 //! traversal order.
 
 use crate::quantizer::{
-    Dequantizer, Float, LinearQuantizer, SizeEstimator, DEFAULT_RADIUS, MAX_RADIUS,
+    CodeStats, Dequantizer, Float, LinearQuantizer, SizeEstimator, DEFAULT_RADIUS, MAX_RADIUS,
 };
 use pressio_ml_core::{PressioError, Result};
 
@@ -87,8 +90,9 @@ pub enum InterpKind {
 pub enum LevelPredictor {
     /// Built-in interpolation.
     Interp(InterpKind),
-    /// Predictions supplied by an [`ExternalPredictor`].
-    External,
+    /// Predictions supplied by an [`ExternalPredictor`]; the points it does not cover
+    /// ([`ExternalPredictor::covers`]) are interpolated with this formula.
+    External(InterpKind),
 }
 
 /// The settings of one level.
@@ -122,6 +126,15 @@ pub trait ExternalPredictor<T: Float> {
     /// `recon` holds the reconstruction on the `2 * level.stride` grid and zeros everywhere
     /// else (the same array in the encoder and the decoder).
     fn predict_level(&mut self, level: &LevelInfo, recon: &[T], pred: &mut [T]) -> Result<()>;
+
+    /// Whether `pred` holds the predictions of the level's points whose odd axes (coordinate an
+    /// odd multiple of the stride) are the set bits of `odd_axes` (bit `a` for axis `a`, never
+    /// 0). Uncovered points are interpolated from the reconstruction, after the covered points
+    /// of earlier axis passes. The default covers every point.
+    fn covers(&self, level: &LevelInfo, odd_axes: u8) -> bool {
+        let _ = (level, odd_axes);
+        true
+    }
 }
 
 /// Tuning knobs for [`InterpPlan::standard`].
@@ -391,7 +404,8 @@ impl InterpPlan {
             let p = match lv.predictor {
                 LevelPredictor::Interp(InterpKind::Linear) => 0u8,
                 LevelPredictor::Interp(InterpKind::Cubic) => 1,
-                LevelPredictor::External => 2,
+                LevelPredictor::External(InterpKind::Linear) => 2,
+                LevelPredictor::External(InterpKind::Cubic) => 3,
             };
             let mut order = 0u8;
             for (i, &a) in lv.dim_order.iter().enumerate() {
@@ -445,7 +459,8 @@ impl InterpPlan {
             let p = match r.u8()? {
                 0 => LevelPredictor::Interp(InterpKind::Linear),
                 1 => LevelPredictor::Interp(InterpKind::Cubic),
-                2 => LevelPredictor::External,
+                2 => LevelPredictor::External(InterpKind::Linear),
+                3 => LevelPredictor::External(InterpKind::Cubic),
                 p => return Err(plan_error(&format!("unknown level predictor {p}"))),
             };
             let order = r.u8()?;
@@ -625,6 +640,18 @@ fn eval<T: Float>(st: Stencil, d: &[T], x: usize, o: usize) -> T {
     }
 }
 
+/// Fill the odd entries of `line` from its even entries with the hierarchy's formulas of `kind`
+/// (the same stencils and boundary rules as a level's axis pass, applied to a whole line at
+/// stride 1). Used to build interpolation baselines outside the hierarchy.
+pub fn fill_odd<T: Float>(line: &mut [T], kind: InterpKind) {
+    let n = line.len();
+    let mut i = 1;
+    while i < n {
+        line[i] = eval(choose(i, n, kind), line, i, 1);
+        i += 2;
+    }
+}
+
 /// Receives every predicted point in traversal order.
 trait Sink<T: Float> {
     fn put(&mut self, data: &mut [T], idx: usize, pred: T) -> Result<()>;
@@ -675,6 +702,14 @@ fn axis_range(axis: usize, current: usize, done: &[bool; 4], s: usize) -> (usize
     }
 }
 
+/// The external predictions of a level and which classes of points they cover (indexed by the
+/// odd-axes mask, see [`ExternalPredictor::covers`]).
+#[derive(Clone, Copy)]
+struct ExtLevel<'a, T> {
+    pred: &'a [T],
+    cover: [bool; 16],
+}
+
 /// One axis pass of one level.
 #[allow(clippy::too_many_arguments)]
 fn pass<T: Float, S: Sink<T>>(
@@ -684,12 +719,13 @@ fn pass<T: Float, S: Sink<T>>(
     axis: usize,
     done: &[bool; 4],
     kind: InterpKind,
-    ext: Option<&[T]>,
+    ext: Option<ExtLevel<'_, T>>,
     sink: &mut S,
 ) -> Result<()> {
     let n_line = (g.n[axis] - 1) / s + 1;
     let o = s * g.st[axis];
     let r: [(usize, usize); 4] = std::array::from_fn(|a| axis_range(a, axis, done, s));
+    let odd = |c: usize, a: usize| (((c / s) & 1) as u8) << a;
     let mut c3 = r[3].0;
     while c3 < g.n[3] {
         let mut c2 = r[2].0;
@@ -697,12 +733,15 @@ fn pass<T: Float, S: Sink<T>>(
             let mut c1 = r[1].0;
             while c1 < g.n[1] {
                 let base = c3 * g.st[3] + c2 * g.st[2] + c1 * g.st[1];
+                // odd axes among 1..3 (the pass axis among them when it is not 0)
+                let outer = odd(c1, 1) | odd(c2, 2) | odd(c3, 3);
                 if axis == 0 {
+                    let covered = ext.filter(|e| e.cover[usize::from(outer | 1)]);
                     let mut c0 = s;
                     while c0 < g.n[0] {
                         let x = base + c0;
-                        let pred = match ext {
-                            Some(e) => e[x],
+                        let pred = match covered {
+                            Some(e) => e.pred[x],
                             None => eval(choose(c0 / s, n_line, kind), data, x, o),
                         };
                         sink.put(data, x, pred)?;
@@ -717,7 +756,12 @@ fn pass<T: Float, S: Sink<T>>(
                         Some(e) => {
                             while c0 < g.n[0] {
                                 let x = base + c0;
-                                sink.put(data, x, e[x])?;
+                                let pred = if e.cover[usize::from(outer | odd(c0, 0))] {
+                                    e.pred[x]
+                                } else {
+                                    eval(st, data, x, o)
+                                };
+                                sink.put(data, x, pred)?;
                                 c0 += step0;
                             }
                         }
@@ -774,6 +818,62 @@ fn for_each_anchor(g: &Geometry, a: usize, mut f: impl FnMut(usize) -> Result<()
     Ok(())
 }
 
+/// Run the external predictor of level `li` on the `2s` grid of `data`; returns the
+/// coverage table.
+fn external_predictions<T: Float>(
+    data: &[T],
+    g: &Geometry,
+    plan: &InterpPlan,
+    li: usize,
+    external: &mut Option<&mut dyn ExternalPredictor<T>>,
+    out: &mut Vec<T>,
+) -> Result<[bool; 16]> {
+    let ext = external.as_deref_mut().ok_or_else(|| {
+        PressioError::InvalidArgument(
+            "the interpolation plan has an external level but no external predictor was given"
+                .into(),
+        )
+    })?;
+    let s = plan.stride(li);
+    out.resize(data.len(), T::ZERO);
+    let info = LevelInfo {
+        index: li,
+        stride: s,
+        dims: plan.dims.clone(),
+    };
+    // The predictor sees only the 2s grid (zeros elsewhere), identically in the encoder
+    // (whose other points still hold original values) and the decoder.
+    let mut coarse = vec![T::ZERO; data.len()];
+    for_each_anchor(g, 2 * s, |i| {
+        coarse[i] = data[i];
+        Ok(())
+    })?;
+    ext.predict_level(&info, &coarse, out)?;
+    let nd = plan.dims.len();
+    Ok(std::array::from_fn(|m| {
+        m > 0 && m < (1 << nd) && ext.covers(&info, m as u8)
+    }))
+}
+
+/// The axis passes of one level.
+#[allow(clippy::too_many_arguments)]
+fn level_passes<T: Float, S: Sink<T>>(
+    data: &mut [T],
+    g: &Geometry,
+    s: usize,
+    order: &[usize],
+    kind: InterpKind,
+    ext: Option<ExtLevel<'_, T>>,
+    sink: &mut S,
+) -> Result<()> {
+    let mut done = [false; 4];
+    for &axis in order {
+        pass(data, g, s, axis, &done, kind, ext, sink)?;
+        done[axis] = true;
+    }
+    Ok(())
+}
+
 fn run_levels<T: Float, S: Sink<T>>(
     data: &mut [T],
     plan: &InterpPlan,
@@ -786,38 +886,18 @@ fn run_levels<T: Float, S: Sink<T>>(
     for (li, lv) in plan.levels.iter().enumerate() {
         let s = plan.stride(li);
         set_eb(sink, lv.eb)?;
-        let kind = match lv.predictor {
-            LevelPredictor::Interp(k) => k,
-            LevelPredictor::External => {
-                let ext = external.as_deref_mut().ok_or_else(|| {
-                    PressioError::InvalidArgument(
-                        "the interpolation plan has an external level but no external predictor \
-                         was given"
-                            .into(),
-                    )
-                })?;
-                ext_buf.resize(data.len(), T::ZERO);
-                let info = LevelInfo {
-                    index: li,
-                    stride: s,
-                    dims: plan.dims.clone(),
-                };
-                // The predictor sees only the 2s grid (zeros elsewhere), identically in the
-                // encoder (whose other points still hold original values) and the decoder.
-                let mut coarse = vec![T::ZERO; data.len()];
-                for_each_anchor(&g, 2 * s, |i| {
-                    coarse[i] = data[i];
-                    Ok(())
-                })?;
-                ext.predict_level(&info, &coarse, &mut ext_buf)?;
-                InterpKind::Linear
+        match lv.predictor {
+            LevelPredictor::Interp(kind) => {
+                level_passes(data, &g, s, &lv.dim_order, kind, None, sink)?;
             }
-        };
-        let ext = matches!(lv.predictor, LevelPredictor::External).then_some(ext_buf.as_slice());
-        let mut done = [false; 4];
-        for &axis in &lv.dim_order {
-            pass(data, &g, s, axis, &done, kind, ext, sink)?;
-            done[axis] = true;
+            LevelPredictor::External(kind) => {
+                let cover = external_predictions(data, &g, plan, li, &mut external, &mut ext_buf)?;
+                let ext = ExtLevel {
+                    pred: &ext_buf,
+                    cover,
+                };
+                level_passes(data, &g, s, &lv.dim_order, kind, Some(ext), sink)?;
+            }
         }
     }
     Ok(())
@@ -871,6 +951,97 @@ pub fn compress_in_place_reusing<T: Float>(
         codes,
         unpredictables: quant.take_unpredictables(),
     })
+}
+
+/// [`compress_in_place_reusing`] that decides, level by level, between the external predictor
+/// and interpolation: every level whose plan says [`LevelPredictor::External`] is coded both
+/// ways (the external predictor runs once), and the one with the smaller estimated code size
+/// ([`CodeStats::bits`] of the level's codes and unpredictables) is kept; `plan` is updated to
+/// record the choice (`External(k)` or `Interp(k)`), which the decoder replays. Returns the
+/// encoding and, per level, whether the external predictor was kept.
+pub fn compress_choosing<T: Float>(
+    work: &mut [T],
+    plan: &mut InterpPlan,
+    mut external: Option<&mut dyn ExternalPredictor<T>>,
+    mut codes: Vec<u32>,
+) -> Result<(InterpEncoded<T>, Vec<bool>)> {
+    plan.validate()?;
+    if work.len() != plan.num_elements() {
+        return Err(PressioError::InvalidDims(format!(
+            "{} values do not match the plan's dims {:?}",
+            work.len(),
+            plan.dims
+        )));
+    }
+    let g = Geometry::new(&plan.dims);
+    let mut anchors = Vec::with_capacity(plan.num_anchors());
+    for_each_anchor(&g, plan.anchor_stride, |i| {
+        anchors.push(work[i]);
+        Ok(())
+    })?;
+    let mut quant = LinearQuantizer::<T>::new(plan.max_eb(), plan.radius)?;
+    codes.clear();
+    codes.reserve(plan.num_codes());
+    let mut ext_buf: Vec<T> = Vec::new();
+    let mut kept = Vec::with_capacity(plan.levels.len());
+    let value_bits = 8 * T::BYTES as u32;
+    for li in 0..plan.levels.len() {
+        let s = plan.stride(li);
+        let lv = plan.levels[li].clone();
+        quant.set_eb(lv.eb)?;
+        let LevelPredictor::External(kind) = lv.predictor else {
+            let LevelPredictor::Interp(kind) = lv.predictor else {
+                unreachable!()
+            };
+            let mut sink = Encoder {
+                quant: &mut quant,
+                codes: &mut codes,
+            };
+            level_passes(work, &g, s, &lv.dim_order, kind, None, &mut sink)?;
+            kept.push(false);
+            continue;
+        };
+        let cover = external_predictions(work, &g, plan, li, &mut external, &mut ext_buf)?;
+        let ext = Some(ExtLevel {
+            pred: &ext_buf,
+            cover,
+        });
+        let snapshot = work.to_vec();
+        let (c0, u0) = (codes.len(), quant.unpredictables().len());
+        let cost = |ext: Option<ExtLevel<'_, T>>,
+                    work: &mut [T],
+                    quant: &mut LinearQuantizer<T>,
+                    codes: &mut Vec<u32>|
+         -> Result<f64> {
+            work.copy_from_slice(&snapshot);
+            codes.truncate(c0);
+            quant.truncate_unpredictables(u0);
+            let mut sink = Encoder {
+                quant: &mut *quant,
+                codes: &mut *codes,
+            };
+            level_passes(work, &g, s, &lv.dim_order, kind, ext, &mut sink)?;
+            let mut st = CodeStats::new();
+            st.add(&codes[c0..], quant.unpredictables().len() - u0);
+            Ok(st.bits(value_bits))
+        };
+        let with_ext = cost(ext, work, &mut quant, &mut codes)?;
+        let plain = cost(None, work, &mut quant, &mut codes)?;
+        if with_ext < plain {
+            cost(ext, work, &mut quant, &mut codes)?;
+        } else {
+            plan.levels[li].predictor = LevelPredictor::Interp(kind);
+        }
+        kept.push(with_ext < plain);
+    }
+    Ok((
+        InterpEncoded {
+            anchors,
+            codes,
+            unpredictables: quant.take_unpredictables(),
+        },
+        kept,
+    ))
 }
 
 /// Quantize `data` (squeezed dims as in `plan`).
@@ -1357,7 +1528,7 @@ mod tests {
             },
         )
         .unwrap();
-        plan.levels_mut()[0].predictor = LevelPredictor::External;
+        plan.levels_mut()[0].predictor = LevelPredictor::External(InterpKind::Cubic);
         let mut b = Vec::new();
         plan.write_to(&mut b);
         let (p2, used) = InterpPlan::read_from(&b).unwrap();

@@ -328,6 +328,12 @@ impl<T: Float> LinearQuantizer<T> {
         &self.unpred
     }
 
+    /// Forget the unpredictable values after the first `n` (an encoder retrying a stretch of
+    /// points with another predictor).
+    pub fn truncate_unpredictables(&mut self, n: usize) {
+        self.unpred.truncate(n);
+    }
+
     /// Take the unpredictable values, leaving the list empty.
     pub fn take_unpredictables(&mut self) -> Vec<T> {
         std::mem::take(&mut self.unpred)

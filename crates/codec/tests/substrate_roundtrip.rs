@@ -331,7 +331,7 @@ fn external_levels_roundtrip() {
     .unwrap();
     for (i, lv) in plan.levels_mut().iter_mut().enumerate() {
         if i % 2 == 0 {
-            lv.predictor = LevelPredictor::External;
+            lv.predictor = LevelPredictor::External(InterpKind::Cubic);
         }
     }
     let enc = interp::compress(&data, &plan, Some(&mut Neighbourhood)).unwrap();
@@ -350,6 +350,90 @@ fn external_levels_roundtrip() {
     assert!(
         interp::decompress(&plan, &enc.anchors, &enc.codes, &enc.unpredictables, None).is_err()
     );
+}
+
+/// Exact values on the level's points with one odd axis (covers only those), noise elsewhere:
+/// a predictor the choosing encoder should keep, and whose uncovered points are interpolated.
+struct Oracle {
+    truth: Vec<f32>,
+    noise: f32,
+}
+
+impl ExternalPredictor<f32> for Oracle {
+    fn predict_level(&mut self, _: &LevelInfo, _: &[f32], pred: &mut [f32]) -> Result<()> {
+        for (i, (p, t)) in pred.iter_mut().zip(&self.truth).enumerate() {
+            *p = t + self.noise * ((i * 7919 % 101) as f32 - 50.0);
+        }
+        Ok(())
+    }
+
+    fn covers(&self, _: &LevelInfo, odd_axes: u8) -> bool {
+        odd_axes.count_ones() == 1
+    }
+}
+
+#[test]
+fn choosing_keeps_the_better_predictor_per_level_and_decodes() {
+    let dims = [40usize, 33, 18];
+    let n: usize = dims.iter().product();
+    let data: Vec<f32> = (0..n)
+        .map(|i| {
+            ((i % 40) as f32 * 0.3).sin() * ((i / 40 % 33) as f32 * 0.2).cos()
+                + (i / 1320) as f32 * 0.05
+        })
+        .collect();
+    let eb = 1e-3;
+    for (noise, want_kept) in [(0.0f32, true), (1.0, false)] {
+        let base = InterpPlan::standard(
+            &dims,
+            eb,
+            &InterpParams {
+                anchor_stride: 16,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut plan = base.clone();
+        for lv in plan.levels_mut() {
+            lv.predictor = LevelPredictor::External(InterpKind::Cubic);
+        }
+        let mut oracle = Oracle {
+            truth: data.clone(),
+            noise,
+        };
+        let mut work = data.clone();
+        let (enc, kept) =
+            interp::compress_choosing(&mut work, &mut plan, Some(&mut oracle), Vec::new()).unwrap();
+        assert_eq!(kept.len(), plan.levels().len());
+        assert!(
+            kept.iter().all(|&k| k == want_kept),
+            "noise {noise}: {kept:?}"
+        );
+        for (lv, &k) in plan.levels().iter().zip(&kept) {
+            assert_eq!(matches!(lv.predictor, LevelPredictor::External(_)), k);
+        }
+        // the plan round-trips through its bytes, and decoding replays the encoder exactly
+        let mut bytes = Vec::new();
+        plan.write_to(&mut bytes);
+        let plan = InterpPlan::read_from(&bytes).unwrap().0;
+        let dec = interp::decompress(
+            &plan,
+            &enc.anchors,
+            &enc.codes,
+            &enc.unpredictables,
+            Some(&mut oracle),
+        )
+        .unwrap();
+        assert_eq!(dec, work);
+        for (a, b) in data.iter().zip(&dec) {
+            assert!((*a as f64 - *b as f64).abs() <= eb);
+        }
+        if !want_kept {
+            // every level fell back: the stream is the plain interpolation's
+            let plain = interp::compress(&data, &base, None).unwrap();
+            assert_eq!(plain.codes, enc.codes);
+        }
+    }
 }
 
 #[test]

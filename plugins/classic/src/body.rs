@@ -18,7 +18,7 @@
 use crate::tune;
 use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
 use pressio_ml_codec::container::{ParsedStream, Section, Tag};
-use pressio_ml_codec::interp::{self, merge_to_four, InterpPlan};
+use pressio_ml_codec::interp::{self, merge_to_four, ExternalPredictor, InterpPlan};
 use pressio_ml_codec::lorenzo::{self, LorenzoValue};
 use pressio_ml_codec::quantizer::{values_from_le_bytes, values_to_le_bytes, Float};
 use pressio_ml_codec::{huffman, lossless};
@@ -189,7 +189,9 @@ fn sections_size(sections: &[Section]) -> usize {
     sections.iter().map(|s| s.data.len()).sum()
 }
 
-fn encode_interp<T: Float>(
+/// The interpolation body of `values` (squeezed `dims`) with `params` (the plan
+/// [`InterpPlan::standard`] makes of them).
+pub fn encode_interp<T: Float>(
     codec: &mut ClassicCodec<'_>,
     values: &[T],
     dims: &[usize],
@@ -221,6 +223,52 @@ fn encode_interp<T: Float>(
     );
     *codec.scratch = enc.codes;
     r
+}
+
+/// The interpolation body with `plan`, whose [`LevelPredictor::External`] levels are offered to
+/// `external`: each is kept only where it codes smaller than the level's interpolation
+/// ([`interp::compress_choosing`]), or every one with `force`; the plan written into the header
+/// records the choice. Returns the sections and, per level, whether the external predictor was
+/// kept.
+///
+/// [`LevelPredictor::External`]: pressio_ml_codec::interp::LevelPredictor::External
+pub fn encode_interp_external<T: Float>(
+    codec: &mut ClassicCodec<'_>,
+    values: &[T],
+    mut plan: InterpPlan,
+    external: &mut dyn ExternalPredictor<T>,
+    force: bool,
+) -> Result<(Vec<Section>, Vec<bool>)> {
+    let mut work = values.to_vec();
+    let scratch = std::mem::take(&mut *codec.scratch);
+    let (enc, kept) = if force {
+        let kept = plan
+            .levels()
+            .iter()
+            .map(|l| matches!(l.predictor, interp::LevelPredictor::External(_)))
+            .collect();
+        let enc = interp::compress_in_place_reusing(&mut work, &plan, Some(external), scratch)?;
+        (enc, kept)
+    } else {
+        interp::compress_choosing(&mut work, &mut plan, Some(external), scratch)?
+    };
+    drop(work);
+    let mut head = ByteWriter::new();
+    head.put_u8(BODY_VERSION);
+    head.put_u8(0);
+    let mut pb = Vec::new();
+    plan.write_to(&mut pb);
+    head.put_bytes(&pb);
+    let r = pack(
+        codec,
+        head,
+        &enc.codes,
+        2 * plan.radius() as u64,
+        &enc.anchors,
+        &enc.unpredictables,
+    );
+    *codec.scratch = enc.codes;
+    Ok((r?, kept))
 }
 
 fn encode_lorenzo<T: Float + LorenzoValue>(
@@ -273,6 +321,19 @@ fn decode_typed<T: Float + LorenzoValue>(
     stream: &ParsedStream<'_>,
     dims: &[usize],
     abs: f64,
+    out: &mut [T],
+) -> Result<()> {
+    decode_body(codec, stream, dims, abs, None, out)
+}
+
+/// Decode the classic sections of `stream` into `out`; `external` answers the plan's external
+/// levels (streams of [`encode_interp_external`]).
+pub fn decode_body<T: Float + LorenzoValue>(
+    codec: &mut ClassicCodec<'_>,
+    stream: &ParsedStream<'_>,
+    dims: &[usize],
+    abs: f64,
+    external: Option<&mut dyn ExternalPredictor<T>>,
     out: &mut [T],
 ) -> Result<()> {
     let n = out.len();
@@ -343,6 +404,7 @@ fn decode_typed<T: Float + LorenzoValue>(
             &anchors,
             &codes,
             &unpred,
+            external,
             out,
         )
     });
@@ -396,10 +458,11 @@ fn reconstruct<T: Float + LorenzoValue>(
     anchors: &[T],
     codes: &[u32],
     unpred: &[T],
+    external: Option<&mut dyn ExternalPredictor<T>>,
     out: &mut [T],
 ) -> Result<()> {
     match plan {
-        Some(p) => interp::decompress_into(p, anchors, codes, unpred, None, out),
+        Some(p) => interp::decompress_into(p, anchors, codes, unpred, external, out),
         None => {
             if !anchors.is_empty() {
                 return Err(PressioError::corrupt("Lorenzo stream with anchors"));
