@@ -989,17 +989,17 @@ pub fn compress_choosing<T: Float>(
         let s = plan.stride(li);
         let lv = plan.levels[li].clone();
         quant.set_eb(lv.eb)?;
-        let LevelPredictor::External(kind) = lv.predictor else {
-            let LevelPredictor::Interp(kind) = lv.predictor else {
-                unreachable!()
-            };
-            let mut sink = Encoder {
-                quant: &mut quant,
-                codes: &mut codes,
-            };
-            level_passes(work, &g, s, &lv.dim_order, kind, None, &mut sink)?;
-            kept.push(false);
-            continue;
+        let kind = match lv.predictor {
+            LevelPredictor::External(kind) => kind,
+            LevelPredictor::Interp(kind) => {
+                let mut sink = Encoder {
+                    quant: &mut quant,
+                    codes: &mut codes,
+                };
+                level_passes(work, &g, s, &lv.dim_order, kind, None, &mut sink)?;
+                kept.push(false);
+                continue;
+            }
         };
         let cover = external_predictions(work, &g, plan, li, &mut external, &mut ext_buf)?;
         let ext = Some(ExtLevel {
