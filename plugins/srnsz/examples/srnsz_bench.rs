@@ -3,8 +3,11 @@
 //! timesteps the networks never saw, at `pressio:rel` 1e-2, 1e-3, 1e-4 and 1e-5.
 //!
 //! ```text
-//! cargo run -p pressio-ml-srnsz --release --example srnsz_bench -- [OUT_DIR]
+//! cargo run -p pressio-ml-srnsz --release --example srnsz_bench -- [OUT_DIR] [MODEL] [FIELD]
 //! ```
+//!
+//! `MODEL` (default `srnsz-general`) is the `srnsz:model` to benchmark, e.g. a fine-tuned
+//! family; `FIELD` restricts the run to the held-out field of that name (e.g. `cesm_trefht`).
 //!
 //! Writes `OUT_DIR/srnsz_bench.md` and `.csv` (field, compressor, bound, ratio, bit rate, PSNR,
 //! max error over the bound, network levels, compress and decompress MB/s; per srnsz point the
@@ -152,13 +155,21 @@ fn main() {
             .unwrap_or_else(|| "target/srnsz-bench".into()),
     );
     std::fs::create_dir_all(&out).expect("output directory");
+    let model = std::env::args()
+        .nth(2)
+        .unwrap_or_else(|| pressio_ml_srnsz::DEFAULT_MODEL.into());
+    let only = std::env::args().nth(3);
+    let cases: Vec<&Case> = CASES
+        .iter()
+        .filter(|c| only.as_deref().is_none_or(|o| o == c.name))
+        .collect();
     let Some(dir) = pressio_ml_testdata::data_dir() else {
         eprintln!("../shared/data not found (set PRESSIO_ML_DATA)");
         return;
     };
     let reg = registry();
     let mut pts: Vec<Point> = Vec::new();
-    for case in CASES {
+    for &case in &cases {
         let Some((values, dims)) = load(&dir, case) else {
             eprintln!("skipped {} (missing)", case.file);
             continue;
@@ -175,8 +186,11 @@ fn main() {
         for &rel in &BOUNDS {
             for comp in COMPRESSORS {
                 let mut c = reg.compressor(comp).expect("registered");
-                c.set_options(&Options::new().with("pressio:rel", rel))
-                    .expect("options");
+                let mut o = Options::new().with("pressio:rel", rel);
+                if comp == "srnsz" {
+                    o.set("srnsz:model", model.clone());
+                }
+                c.set_options(&o).expect("options");
                 let mut s = Data::empty(DType::Byte, &[]);
                 let t = Instant::now();
                 if let Err(e) = c.compress(&input, &mut s) {
@@ -252,7 +266,7 @@ fn main() {
             p.decomp_mbs
         );
     }
-    for case in CASES {
+    for &case in &cases {
         for &rel in &BOUNDS {
             let get = |c: &str| {
                 pts.iter()

@@ -323,6 +323,49 @@ mod tests {
     }
 
     #[test]
+    fn predictions_do_not_depend_on_the_tile_size_or_threads() {
+        let vs = VarStore::new(Device::Cpu);
+        let base = SrConfig {
+            channels: 5,
+            layers: 4,
+            ..SrConfig::default()
+        };
+        let net = SrNet::new(&vs.root(), &base).unwrap();
+        let model = |tile: usize| {
+            let config = SrConfig {
+                tile,
+                ..base.clone()
+            };
+            LoadedModel {
+                name: "t".into(),
+                hash: [0; 32],
+                net: net.portable(&config).unwrap(),
+                config,
+            }
+        };
+        let images: Vec<Image> = [(50usize, 41usize), (7, 3), (64, 64)]
+            .iter()
+            .map(|&(nx, ny)| Image {
+                nx,
+                ny,
+                data: (0..nx * ny)
+                    .map(|i| ((i * 37 % 101) as f32) / 101.0)
+                    .collect(),
+            })
+            .collect();
+        let reference = model(16).predict(&images, false).unwrap();
+        for tile in [5, 23, 64] {
+            let other = model(tile).predict(&images, true).unwrap();
+            for (a, b) in reference.iter().zip(&other) {
+                for (pa, pb) in a.iter().zip(b) {
+                    let same = pa.iter().zip(pb).all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(same, "tile {tile} changes the predictions");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn windows_are_zero_outside_the_image() {
         let img = Image {
             nx: 3,
