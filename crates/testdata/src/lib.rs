@@ -9,6 +9,7 @@ pub mod foreign_libs;
 pub mod fuzz;
 pub mod isolate;
 pub mod multifield;
+pub mod plot;
 pub mod plugin_suite;
 
 use pressio_ml_core::{Data, Element};

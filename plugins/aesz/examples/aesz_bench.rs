@@ -9,8 +9,8 @@
 //! bound), `OUT_DIR/aesz_rd.md` (the same as a table) and one `OUT_DIR/aesz_rd_<field>.png`
 //! per field (PSNR against bit rate). `OUT_DIR` defaults to `target/aesz-bench`.
 
-use plotters::prelude::*;
 use pressio_ml_core::{DType, Data, Options, Registry, RegistryBuilder};
+use pressio_ml_testdata::plot::{line_chart, series_by, Chart};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -198,48 +198,17 @@ fn plot(
     title: &str,
     pts: &[&Point],
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let xmax = pts.iter().map(|p| p.bitrate).fold(0.0, f64::max) * 1.05;
-    let (ymin, ymax) = pts.iter().fold((f64::MAX, f64::MIN), |(a, b), p| {
-        (a.min(p.psnr), b.max(p.psnr))
-    });
-    let mut chart = ChartBuilder::on(&root)
-        .caption(format!("{title}: PSNR vs bit rate"), ("sans-serif", 22))
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0.0..xmax, (ymin - 2.0)..(ymax + 2.0))?;
-    chart
-        .configure_mesh()
-        .x_desc("bit rate (bits/value)")
-        .y_desc("PSNR (dB)")
-        .draw()?;
     // aesz last, so that it is drawn on top of its own Lorenzo mode where they coincide
     let comps = ["aesz-lorenzo", "classic", "sz3", "zfp", "sperr", "aesz"];
-    let colors = [BLACK, BLUE, GREEN, MAGENTA, CYAN, RED];
-    for (c, color) in comps.iter().zip(colors) {
-        let mut line: Vec<(f64, f64)> = pts
-            .iter()
-            .filter(|p| p.comp == *c)
-            .map(|p| (p.bitrate, p.psnr))
-            .collect();
-        if line.is_empty() {
-            continue;
-        }
-        line.sort_by(|a, b| a.0.total_cmp(&b.0));
-        chart
-            .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))?
-            .label(*c)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .draw()?;
-    root.present()?;
-    Ok(())
+    let series = series_by(&comps, pts, |p| &p.comp, |p| (p.bitrate, p.psnr));
+    let title = format!("{title}: PSNR vs bit rate");
+    line_chart(
+        path,
+        Chart {
+            title: &title,
+            x: "bit rate (bits/value)",
+            y: "PSNR (dB)",
+        },
+        &series,
+    )
 }

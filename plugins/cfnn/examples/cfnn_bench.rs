@@ -21,10 +21,10 @@
 //! `OUT_DIR/cfnn_ratio_<set>.png` (ratio against the bound). Models trained here go to
 //! `OUT_DIR/models`. `OUT_DIR` defaults to `target/cfnn-bench`, `EPOCHS` to 6.
 
-use plotters::prelude::*;
 use pressio_ml_cfnn::train::{train, TrainOptions};
 use pressio_ml_core::{DType, Data, Options, Registry, RegistryBuilder};
 use pressio_ml_testdata::multifield::{self, MultiField};
+use pressio_ml_testdata::plot::{line_chart, series_by, Chart};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -282,23 +282,6 @@ fn main() {
 }
 
 fn plot(path: &Path, title: &str, pts: &[&Point]) -> Result<(), Box<dyn std::error::Error>> {
-    let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let ymax = pts.iter().map(|p| p.ratio).fold(0.0, f64::max) * 1.1;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{title}: ratio vs bound (held-out slices)"),
-            ("sans-serif", 20),
-        )
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d((-4.1f64)..(-2.2f64), 0.0..ymax)?;
-    chart
-        .configure_mesh()
-        .x_desc("log10(pressio:rel)")
-        .y_desc("compression ratio")
-        .draw()?;
     let comps = [
         "cfnn-baseline",
         "classic",
@@ -308,37 +291,15 @@ fn plot(path: &Path, title: &str, pts: &[&Point]) -> Result<(), Box<dyn std::err
         "cfnn",
         "cfnn+model",
     ];
-    let colors = [
-        BLACK,
-        BLUE,
-        GREEN,
-        MAGENTA,
-        CYAN,
-        RED,
-        RGBColor(230, 120, 0),
-    ];
-    for (c, color) in comps.iter().zip(colors) {
-        let mut line: Vec<(f64, f64)> = pts
-            .iter()
-            .filter(|p| p.comp == *c)
-            .map(|p| (p.rel.log10(), p.ratio))
-            .collect();
-        if line.is_empty() {
-            continue;
-        }
-        line.sort_by(|a, b| a.0.total_cmp(&b.0));
-        chart
-            .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))?
-            .label(*c)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .draw()?;
-    root.present()?;
-    Ok(())
+    let series = series_by(&comps, pts, |p| &p.comp, |p| (p.rel.log10(), p.ratio));
+    let title = format!("{title}: ratio vs bound (held-out slices)");
+    line_chart(
+        path,
+        Chart {
+            title: &title,
+            x: "log10(pressio:rel)",
+            y: "compression ratio",
+        },
+        &series,
+    )
 }

@@ -15,8 +15,8 @@
 //! bit rate) and `OUT_DIR/srnsz_rd_<field>.png` (bit rate against PSNR). `OUT_DIR` defaults to
 //! `target/srnsz-bench`.
 
-use plotters::prelude::*;
 use pressio_ml_core::{DType, Data, Options, Registry, RegistryBuilder};
+use pressio_ml_testdata::plot::{line_chart, series_by, Chart};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -318,48 +318,15 @@ fn main() {
 }
 
 fn plot(path: &Path, title: &str, pts: &[&Point]) -> Result<(), Box<dyn std::error::Error>> {
-    let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let finite = || pts.iter().filter(|p| p.psnr.is_finite());
-    let xmax = finite().map(|p| p.bitrate).fold(0.0, f64::max) * 1.05;
-    let ymin = finite().map(|p| p.psnr).fold(f64::MAX, f64::min) - 2.0;
-    let ymax = finite().map(|p| p.psnr).fold(f64::MIN, f64::max) + 2.0;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{title}: rate-distortion (held out from training)"),
-            ("sans-serif", 20),
-        )
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0.0..xmax, ymin..ymax)?;
-    chart
-        .configure_mesh()
-        .x_desc("bit rate (bits per value)")
-        .y_desc("PSNR (dB)")
-        .draw()?;
-    let colors = [RED, BLUE, GREEN, MAGENTA, CYAN];
-    for (c, color) in COMPRESSORS.iter().zip(colors) {
-        let mut line: Vec<(f64, f64)> = finite()
-            .filter(|p| p.comp == *c)
-            .map(|p| (p.bitrate, p.psnr))
-            .collect();
-        if line.is_empty() {
-            continue;
-        }
-        line.sort_by(|a, b| a.0.total_cmp(&b.0));
-        chart
-            .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))?
-            .label(*c)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart.draw_series(line.iter().map(|&p| Circle::new(p, 3, color.filled())))?;
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.8))
-        .draw()?;
-    root.present()?;
-    Ok(())
+    let series = series_by(&COMPRESSORS, pts, |p| &p.comp, |p| (p.bitrate, p.psnr));
+    let title = format!("{title}: rate-distortion (held out from training)");
+    line_chart(
+        path,
+        Chart {
+            title: &title,
+            x: "bit rate (bits per value)",
+            y: "PSNR (dB)",
+        },
+        &series,
+    )
 }
