@@ -913,15 +913,13 @@ pub fn compress_in_place<T: Float>(
     compress_in_place_reusing(work, plan, external, Vec::new())
 }
 
-/// [`compress_in_place`] writing the codes into `codes` (cleared first; its capacity is reused,
-/// which spares the page faults of a fresh allocation when one buffer serves many calls). The
-/// buffer comes back as [`InterpEncoded::codes`].
-pub fn compress_in_place_reusing<T: Float>(
-    work: &mut [T],
+/// What every encoder starts from: the checked plan's geometry, the anchors (exact, C order), a
+/// quantizer at the plan's largest bound, and `codes` emptied with room for the plan's codes.
+fn begin_encoding<T: Float>(
+    work: &[T],
     plan: &InterpPlan,
-    external: Option<&mut dyn ExternalPredictor<T>>,
-    mut codes: Vec<u32>,
-) -> Result<InterpEncoded<T>> {
+    codes: &mut Vec<u32>,
+) -> Result<(Geometry, Vec<T>, LinearQuantizer<T>)> {
     plan.validate()?;
     if work.len() != plan.num_elements() {
         return Err(PressioError::InvalidDims(format!(
@@ -936,9 +934,22 @@ pub fn compress_in_place_reusing<T: Float>(
         anchors.push(work[i]);
         Ok(())
     })?;
-    let mut quant = LinearQuantizer::<T>::new(plan.max_eb(), plan.radius)?;
+    let quant = LinearQuantizer::<T>::new(plan.max_eb(), plan.radius)?;
     codes.clear();
     codes.reserve(plan.num_codes());
+    Ok((g, anchors, quant))
+}
+
+/// [`compress_in_place`] writing the codes into `codes` (cleared first; its capacity is reused,
+/// which spares the page faults of a fresh allocation when one buffer serves many calls). The
+/// buffer comes back as [`InterpEncoded::codes`].
+pub fn compress_in_place_reusing<T: Float>(
+    work: &mut [T],
+    plan: &InterpPlan,
+    external: Option<&mut dyn ExternalPredictor<T>>,
+    mut codes: Vec<u32>,
+) -> Result<InterpEncoded<T>> {
+    let (_, anchors, mut quant) = begin_encoding(work, plan, &mut codes)?;
     {
         let mut sink = Encoder {
             quant: &mut quant,
@@ -965,23 +976,7 @@ pub fn compress_choosing<T: Float>(
     mut external: Option<&mut dyn ExternalPredictor<T>>,
     mut codes: Vec<u32>,
 ) -> Result<(InterpEncoded<T>, Vec<bool>)> {
-    plan.validate()?;
-    if work.len() != plan.num_elements() {
-        return Err(PressioError::InvalidDims(format!(
-            "{} values do not match the plan's dims {:?}",
-            work.len(),
-            plan.dims
-        )));
-    }
-    let g = Geometry::new(&plan.dims);
-    let mut anchors = Vec::with_capacity(plan.num_anchors());
-    for_each_anchor(&g, plan.anchor_stride, |i| {
-        anchors.push(work[i]);
-        Ok(())
-    })?;
-    let mut quant = LinearQuantizer::<T>::new(plan.max_eb(), plan.radius)?;
-    codes.clear();
-    codes.reserve(plan.num_codes());
+    let (g, anchors, mut quant) = begin_encoding(work, plan, &mut codes)?;
     let mut ext_buf: Vec<T> = Vec::new();
     let mut kept = Vec::with_capacity(plan.levels.len());
     let value_bits = 8 * T::BYTES as u32;

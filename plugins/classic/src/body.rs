@@ -199,12 +199,6 @@ pub fn encode_interp<T: Float>(
     params: &interp::InterpParams,
 ) -> Result<Vec<Section>> {
     let plan = InterpPlan::standard(dims, abs, params)?;
-    let mut head = ByteWriter::new();
-    head.put_u8(BODY_VERSION);
-    head.put_u8(0);
-    let mut pb = Vec::new();
-    plan.write_to(&mut pb);
-    head.put_bytes(&pb);
     let mut work = values.to_vec();
     let enc = interp::compress_in_place_reusing(
         &mut work,
@@ -213,6 +207,22 @@ pub fn encode_interp<T: Float>(
         std::mem::take(&mut *codec.scratch),
     )?;
     drop(work);
+    pack_interp(codec, &plan, enc)
+}
+
+/// The sections of an interpolation encoding made with `plan` (header with the plan, then the
+/// packed codes, anchors and unpredictables); the code buffer goes back to the codec.
+fn pack_interp<T: Float>(
+    codec: &mut ClassicCodec<'_>,
+    plan: &InterpPlan,
+    enc: interp::InterpEncoded<T>,
+) -> Result<Vec<Section>> {
+    let mut head = ByteWriter::new();
+    head.put_u8(BODY_VERSION);
+    head.put_u8(0);
+    let mut pb = Vec::new();
+    plan.write_to(&mut pb);
+    head.put_bytes(&pb);
     let r = pack(
         codec,
         head,
@@ -253,22 +263,7 @@ pub fn encode_interp_external<T: Float>(
         interp::compress_choosing(&mut work, &mut plan, Some(external), scratch)?
     };
     drop(work);
-    let mut head = ByteWriter::new();
-    head.put_u8(BODY_VERSION);
-    head.put_u8(0);
-    let mut pb = Vec::new();
-    plan.write_to(&mut pb);
-    head.put_bytes(&pb);
-    let r = pack(
-        codec,
-        head,
-        &enc.codes,
-        2 * plan.radius() as u64,
-        &enc.anchors,
-        &enc.unpredictables,
-    );
-    *codec.scratch = enc.codes;
-    Ok((r?, kept))
+    Ok((pack_interp(codec, &plan, enc)?, kept))
 }
 
 fn encode_lorenzo<T: Float + LorenzoValue>(

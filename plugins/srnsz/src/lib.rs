@@ -39,7 +39,7 @@ use pressio_ml_classic::body::{Predictor, Settings};
 use pressio_ml_codec::container::ParsedStream;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, Data, FillOptions, Group, Key,
+    keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, DType, Data, FillOptions, Group, Key,
     OptionSchema, OptionType, Options, PressioError, RegistryBuilder, Result, ThreadOptions, Value,
     Version,
 };
@@ -277,27 +277,22 @@ static SCHEMA: LazyLock<OptionSchema<Config>> = LazyLock::new(|| {
         )
 });
 
-/// The relative bound `bound` amounts to on `input` (its range over finite, non-fill values).
-fn relative_bound(bound: &BoundSpec, input: &Data, fill: &FillOptions) -> f64 {
-    match *bound {
-        BoundSpec::Rel(r) => r,
-        BoundSpec::Abs(a) => {
-            let v = input.to_f64_vec();
-            let mask = fill.spec().detect(&v);
-            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-            for (i, &x) in v.iter().enumerate() {
-                if x.is_finite() && !mask.as_ref().is_some_and(|m| m[i]) {
-                    lo = lo.min(x);
-                    hi = hi.max(x);
-                }
-            }
-            if hi > lo {
-                a / (hi - lo)
-            } else {
-                f64::INFINITY
-            }
-        }
-    }
+/// The relative bound `bound` amounts to on `input` (its range over finite, non-fill values;
+/// only used to pick the family member).
+fn relative_bound(bound: &BoundSpec, input: &Data, fill: &FillOptions) -> Result<f64> {
+    let a = match *bound {
+        BoundSpec::Rel(r) => return Ok(r),
+        BoundSpec::Abs(a) => a,
+    };
+    let range = match input.dtype() {
+        DType::Float => field::valid_range(input.as_slice::<f32>()?, fill.spec()),
+        DType::Double => field::valid_range(input.as_slice::<f64>()?, fill.spec()),
+        _ => field::valid_range(&input.to_f64_vec(), fill.spec()),
+    };
+    Ok(match range {
+        Some((lo, hi)) if hi > lo => a / (hi - lo),
+        _ => f64::INFINITY,
+    })
 }
 
 impl Srnsz {
@@ -403,7 +398,7 @@ impl CompressorPlugin for Srnsz {
         let bound = cfg.bound.require(ID)?;
         let mut scratch = std::mem::take(&mut self.scratch);
         let model = if cfg.use_network {
-            let rel = relative_bound(&bound, input, &cfg.fill);
+            let rel = relative_bound(&bound, input, &cfg.fill)?;
             Some(self.model_for(rel)?)
         } else {
             None
