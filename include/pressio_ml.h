@@ -549,6 +549,24 @@ int pressio_ml_metrics_error_code(const struct pressio_ml_metrics* metrics);
  *  next call on it. A NULL handle returns a static message. Never NULL. */
 const char* pressio_ml_metrics_error_msg(const struct pressio_ml_metrics* metrics);
 
+/* ---------------------------------------------------------------------------------------- */
+/* DeepCQ search                                                                            */
+/* ---------------------------------------------------------------------------------------- */
+
+/** Search the relative bound (pressio:rel) of compressor `compressor_id` that meets a quality
+ *  target on `input`, from DeepCQ's predictions verified (and, when they miss, refined) with
+ *  real compressions, as `pressio-ml opt` does. `settings` holds exactly one of the doubles
+ *  "deepcq:target_ratio", "deepcq:target_psnr", "deepcq:min_ssim", and optionally
+ *  "deepcq:tolerance" (double, relative, default 0.05), "deepcq:max_compressions" (uint32,
+ *  default 16), "deepcq:search" ("deepcq" or "bisection"), "deepcq:model" and "deepcq:head".
+ *  Returns a new options object with "deepcq:search:bound", "deepcq:search:achieved",
+ *  "deepcq:search:met" (bool), "deepcq:search:compressions" (uint32) and
+ *  "deepcq:search:seconds" (free it with pressio_ml_options_free), or NULL with the error in
+ *  pressio_ml_error_code / pressio_ml_error_msg. All arguments are only read. */
+struct pressio_ml_options* pressio_ml_deepcq_search(const struct pressio_ml_data* input,
+                                                    const char* compressor_id,
+                                                    const struct pressio_ml_options* settings);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -39,6 +39,7 @@ pub fn build_registry() -> Result<Registry> {
     pressio_ml_metric_time::register(&mut b)?;
     pressio_ml_metric_ssim::register(&mut b)?;
     pressio_ml_metric_composite::register(&mut b)?;
+    pressio_ml_metric_deepcq::register(&mut b)?;
     Ok(b.build())
 }
 

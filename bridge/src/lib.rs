@@ -22,7 +22,8 @@
 //! that mirror LibPressio's own plugins ([`MIRRORED_IDS`]: LibPressio's metric ids `size`,
 //! `error_stat`, `time`, `ssim`, `composite`; the `sz3`, `zfp` and `sperr` wrappers are not even
 //! linked in). In addition, the shim skips any id that LibPressio's registry already holds when
-//! the library is loaded. Today that leaves `classic`, `aesz`, `gwlz`, `cfnn` and `srnsz`; later plugins join
+//! the library is loaded. Today that leaves the compressors `classic`, `aesz`, `gwlz`, `cfnn` and `srnsz` and the
+//! metric `deepcq`; later plugins join
 //! [`native_registry`] as they land (`tests/registry_sync.rs` fails until they do).
 //!
 //! Meta plugins: [`registry`] (what the factories receive) adds LibPressio's own compressors,
@@ -73,6 +74,7 @@ pub fn register_native(builder: &mut RegistryBuilder) -> Result<()> {
     pressio_ml_metric_time::register(builder)?;
     pressio_ml_metric_ssim::register(builder)?;
     pressio_ml_metric_composite::register(builder)?;
+    pressio_ml_metric_deepcq::register(builder)?;
     Ok(())
 }
 

@@ -269,3 +269,36 @@ pub unsafe extern "C" fn pressio_ml_metrics_error_msg(
         c"invalid argument: metrics is NULL".as_ptr()
     })
 }
+
+/// Search the relative bound (`pressio:rel`) of compressor `compressor_id` that meets a
+/// quality target on `input`, by DeepCQ's predictions verified with real compressions (or by
+/// bisection), as `pressio-ml opt` does. `settings` holds exactly one of
+/// `deepcq:target_ratio`, `deepcq:target_psnr`, `deepcq:min_ssim` (double), and optionally
+/// `deepcq:tolerance` (double, default 0.05), `deepcq:max_compressions` (uint32, default 16),
+/// `deepcq:search` (`deepcq` or `bisection`), `deepcq:model` and `deepcq:head`. Returns a new
+/// options handle with `deepcq:search:bound`, `deepcq:search:achieved`, `deepcq:search:met`,
+/// `deepcq:search:compressions` and `deepcq:search:seconds` (free it with
+/// `pressio_ml_options_free`), or NULL with the error in `pressio_ml_error_code` / `_msg`.
+///
+/// # Safety
+/// `input` must be a live data handle, `compressor_id` a C string and `settings` a live
+/// options handle.
+#[no_mangle]
+pub unsafe extern "C" fn pressio_ml_deepcq_search(
+    input: *const pressio_ml_data,
+    compressor_id: *const c_char,
+    settings: *const super::options::pressio_ml_options,
+) -> *mut super::options::pressio_ml_options {
+    ffi("pressio_ml_deepcq_search", ptr::null_mut(), || {
+        let data = handle(input, "input")?;
+        let id = super::text(compressor_id, "compressor_id")?;
+        let settings = handle(settings, "settings")?;
+        let results = pressio_ml_metric_deepcq::search::run_options(
+            crate::registry(),
+            id,
+            data.data(),
+            settings.options(),
+        )?;
+        Ok(super::options::pressio_ml_options::into_raw(results))
+    })
+}

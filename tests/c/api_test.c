@@ -625,6 +625,21 @@ static void test_metrics(const float* field, size_t nx, size_t ny, size_t nz) {
   pressio_ml_options_free(r2);
   CHECK(pressio_ml_metrics_evaluate(m, NULL, comp, NULL) == NULL);
   CHECK(pressio_ml_metrics_error_code(m) != 0);
+
+  /* the DeepCQ search's argument checks (a full search runs in tests/deepcq_capi.rs) */
+  struct pressio_ml_options* settings = pressio_ml_options_new();
+  CHECK(pressio_ml_deepcq_search(NULL, "classic", settings) == NULL);
+  CHECK_THREAD_ERROR(14);
+  CHECK(pressio_ml_deepcq_search(a, NULL, settings) == NULL);
+  CHECK_THREAD_ERROR(14);
+  CHECK(pressio_ml_deepcq_search(a, "classic", NULL) == NULL);
+  CHECK_THREAD_ERROR(14);
+  CHECK(pressio_ml_deepcq_search(a, "no-such-compressor", settings) == NULL);
+  CHECK_THREAD_ERROR(1);
+  /* no target set */
+  CHECK(pressio_ml_deepcq_search(a, "classic", settings) == NULL);
+  CHECK(pressio_ml_error_code() != 0);
+  pressio_ml_options_free(settings);
   pressio_ml_data_free(a);
   pressio_ml_data_free(b);
   pressio_ml_data_free(comp);

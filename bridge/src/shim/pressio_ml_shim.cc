@@ -210,7 +210,13 @@ class pressio_ml_metrics_plugin : public metrics::libpressio_metrics_plugin {
 
   int begin_check_options_impl(pressio_options const*) override { return options_hook(0, 0); }
   int end_check_options_impl(pressio_options const*, int) override { return options_hook(0, 1); }
-  int begin_set_options_impl(pressio_options const&) override { return options_hook(1, 0); }
+  // The compressor's options reach the metric as in pressio-ml's own compressor handle (a
+  // metric such as deepcq reads the compressor's pressio:abs / pressio:rel from them).
+  int begin_set_options_impl(pressio_options const& options) override {
+    int rc = options_hook(1, 0);
+    if (rc != 0) return rc;
+    return set_options(options);
+  }
   int end_set_options_impl(pressio_options const&, int) override { return options_hook(1, 1); }
   int begin_get_options_impl() override { return options_hook(2, 0); }
   int end_get_options_impl(pressio_options const*) override { return options_hook(2, 1); }

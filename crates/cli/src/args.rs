@@ -45,9 +45,18 @@ pub enum Command {
     Decompress(DecompressArgs),
     /// Benchmark compressors on the shared fields: ratio, PSNR, max error, throughput.
     Bench(crate::bench::BenchArgs),
-    /// Train a learned compressor's model.
+    /// Train a learned compressor's (or DeepCQ's) model.
     #[command(subcommand)]
     Train(TrainCommand),
+    /// Print DeepCQ's predicted table for a field: compression ratio, PSNR and SSIM of every
+    /// compressor with heads at every bound, without compressing.
+    Predict(crate::deepcq::PredictArgs),
+    /// Pick a compressor's bound for a target ratio, PSNR or minimum SSIM from DeepCQ's
+    /// predictions (verified and refined with real compressions), next to a plain bisection.
+    Opt(Box<crate::deepcq::OptArgs>),
+    /// DeepCQ on held-out tiles: MAPE per field, compressor and metric (the paper's Table V),
+    /// a predicted-against-actual PNG, and the cost of predicting against computing.
+    DeepcqBench(Box<crate::deepcq::BenchArgs>),
 }
 
 /// What `train` trains.
@@ -62,6 +71,9 @@ pub enum TrainCommand {
     /// Train an SRN-SZ super-resolution family (one model per noise level, `<name>-n2`, `-n3`,
     /// `-n0`) on 2-D slices of the shared fields, or fine-tune one (`--finetune F --field ...`).
     Srnsz(Box<pressio_ml_srnsz::train_cli::TrainArgs>),
+    /// Train the DeepCQ quality predictor: label tiles of the shared fields with the real
+    /// compressors (cached), train backbone then heads, and write the model.
+    Deepcq(Box<pressio_ml_metric_deepcq::train_cli::TrainArgs>),
 }
 
 /// Arguments of `doc`.

@@ -6,7 +6,8 @@
 //!   print options, configuration and metric results as `key<type> = value` lines. `-w FILE`
 //!   writes the compressed stream and `-W FILE` the decompressed data, as in `pressio` (earlier
 //!   releases had them swapped; see [`pressio::check_write_flags`] for the transition checks).
-//! * `list`, `doc ID`, `decompress STREAM -o FILE` and `bench` are subcommands.
+//! * `list`, `doc ID`, `decompress STREAM -o FILE` and `bench` are subcommands; so are
+//!   `train`, and DeepCQ's `predict`, `opt` and `deepcq-bench` ([`deepcq`]).
 
 #![warn(missing_docs)]
 
@@ -14,6 +15,7 @@ pub mod args;
 pub mod bench;
 pub mod buffers;
 pub mod catalog;
+pub mod deepcq;
 pub mod error;
 pub mod input;
 pub mod opts;
@@ -44,6 +46,13 @@ pub fn run(registry: &Registry, cli: &Cli, out: &mut dyn Write) -> CliResult<()>
         Some(Command::Train(args::TrainCommand::Srnsz(t))) => {
             pressio_ml_srnsz::train_cli::run((**t).clone()).map_err(CliError::Train)
         }
+        Some(Command::Train(args::TrainCommand::Deepcq(t))) => {
+            pressio_ml_metric_deepcq::train_cli::run((**t).clone(), registry)
+                .map_err(CliError::Train)
+        }
+        Some(Command::Predict(p)) => deepcq::run_predict(p, out),
+        Some(Command::Opt(o)) => deepcq::run_opt(registry, o, out),
+        Some(Command::DeepcqBench(b)) => deepcq::run_bench(registry, b, out),
     }
 }
 

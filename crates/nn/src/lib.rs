@@ -2,6 +2,7 @@
 //!
 //! * [`device`]: `auto` / `cpu` / `cuda` / `cuda:N` selection, with libtorch's CUDA support
 //!   loaded on demand so that CPU-only machines need no CUDA libraries;
+//! * [`fields`]: training fields on disk (raw `float` files named after their shape);
 //! * [`model`]: models as files (safetensors weights plus a JSON [`model::Manifest`] with the
 //!   architecture, hyper-parameters, normalisation constants, training record and the SHA-256
 //!   of the weights), found by name in the model directories or by path;
@@ -9,6 +10,7 @@
 //!   algorithms, fixed batches and order) and a prediction checksum;
 //! * [`layers`]: 2-D/3-D convolutions, dense layers and GDN/iGDN (libtorch, for training and
 //!   for outputs that are stored rather than recomputed);
+//! * [`progress`]: the trainers' progress bars and running loss;
 //! * [`portable`]: a pure-Rust forward pass with a fixed order of operations, for every
 //!   prediction a decoder must reproduce bit for bit on any host.
 //!
@@ -23,10 +25,12 @@
 #![warn(missing_docs)]
 
 pub mod device;
+pub mod fields;
 pub mod inference;
 pub mod layers;
 pub mod model;
 pub mod portable;
+pub mod progress;
 
 pub use device::{DeviceKind, DeviceSpec};
 pub use inference::{inference, prediction_checksum, run_batched, training, INFERENCE_THREADS};

@@ -12,10 +12,10 @@
 
 use crate::net::{Image, SrConfig, SrNet, ARCHITECTURE, PHASES};
 use crate::upsample::{cubic_upsample, phase};
-use indicatif::{ProgressBar, ProgressStyle};
 use pressio_ml_core::{PressioError, Result};
 use pressio_ml_nn::inference::{init_runtime, libtorch_version, tensor_from_f32};
 use pressio_ml_nn::model::{write_model, DataRef, Manifest, TrainingRecord, MANIFEST_FORMAT};
+use pressio_ml_nn::progress::{bar, RecentMean};
 use pressio_ml_nn::{device::device_name, tch_error};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -292,18 +292,8 @@ pub fn train(train: &[Slice], validation: &[Slice], o: &TrainOptions) -> Result<
             .map_err(|e| tch_error("crop", e))
     };
 
-    let pb = if o.progress {
-        ProgressBar::new(o.steps as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps, eta {eta} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let mut recent = Vec::new();
+    let pb = bar(o.steps, o.progress, "steps");
+    let mut recent = RecentMean::new(50);
     for step in 0..o.steps {
         if step == o.steps * 2 / 3 {
             opt.set_lr(o.lr * 0.2);
@@ -315,17 +305,13 @@ pub fn train(train: &[Slice], validation: &[Slice], o: &TrainOptions) -> Result<
             ((pred - &target).square() * &mask).sum(Kind::Float) / (mask.sum(Kind::Float) + 1e-9);
         opt.backward_step(&loss);
         recent.push(loss.double_value(&[]));
-        if recent.len() > 50 {
-            recent.remove(0);
-        }
         pb.inc(1);
         if step % 10 == 0 {
-            let m = recent.iter().sum::<f64>() / recent.len() as f64;
-            pb.set_message(format!("mse/cubic {m:.3}"));
+            pb.set_message(format!("mse/cubic {:.3}", recent.mean()));
         }
     }
     pb.finish_and_clear();
-    let train_ratio = recent.iter().sum::<f64>() / recent.len().max(1) as f64;
+    let train_ratio = recent.mean();
 
     // validation: fixed crops of the held-out slices, noise as in training
     let mut vrng = ChaCha8Rng::seed_from_u64(o.seed ^ 0x5eed);

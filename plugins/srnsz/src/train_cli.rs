@@ -14,6 +14,7 @@
 
 use crate::net::SrConfig;
 use crate::train::{field_slices, train, Slice, TrainOptions};
+use pressio_ml_nn::fields::{data_files, default_data_dir, read_f32_field, stem};
 use pressio_ml_nn::model::DataRef;
 use pressio_ml_nn::DeviceSpec;
 use std::path::{Path, PathBuf};
@@ -96,67 +97,8 @@ pub fn noise_suffix(noise: f64) -> String {
     }
 }
 
-/// Dims (fastest first) from a file stem ending in its C-order shape, `name_AxBxC`.
-fn dims_of(path: &Path) -> Option<Vec<usize>> {
-    let stem = path.file_stem()?.to_str()?;
-    let shape = stem.rsplit('_').next()?;
-    let mut d: Vec<usize> = shape
-        .split('x')
-        .map(|s| s.parse().ok())
-        .collect::<Option<_>>()?;
-    d.reverse();
-    Some(d)
-}
-
-fn stem(p: &Path) -> String {
-    p.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// Every `.f32` directly under `dir` or one of its subfolders, sorted.
-fn data_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let list = |d: &Path| -> Vec<PathBuf> {
-        std::fs::read_dir(d)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect()
-    };
-    for p in list(dir) {
-        if p.is_dir() {
-            out.extend(
-                list(&p)
-                    .into_iter()
-                    .filter(|f| f.extension().is_some_and(|e| e == "f32")),
-            );
-        } else if p.extension().is_some_and(|e| e == "f32") {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
-}
-
 fn read(path: &Path) -> Result<(Vec<f64>, Vec<usize>), String> {
-    let dims = dims_of(path)
-        .ok_or_else(|| format!("{}: the name does not end in a shape AxBxC", path.display()))?;
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let n: usize = dims.iter().product();
-    if bytes.len() != 4 * n {
-        return Err(format!(
-            "{}: {} bytes, the shape {dims:?} needs {}",
-            path.display(),
-            bytes.len(),
-            4 * n
-        ));
-    }
-    let v: Vec<f64> = bytes
-        .chunks_exact(4)
-        .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
-        .collect();
+    let (v, dims) = read_f32_field(path)?;
     if v.iter().any(|x| !x.is_finite() || x.abs() >= 1e19) {
         return Err(format!(
             "{}: NaN, infinite or fill values (>= 1e19); train on fields without them",
@@ -177,11 +119,7 @@ pub fn run(a: TrainArgs) -> Result<(), String> {
         a.holdout.clone()
     };
     let (train_files, val_files): (Vec<PathBuf>, Vec<PathBuf>) = if a.fields.is_empty() {
-        let dir = a
-            .data_dir
-            .clone()
-            .or_else(|| std::env::var("PRESSIO_ML_DATA").ok().map(PathBuf::from))
-            .unwrap_or_else(|| PathBuf::from("../shared/data"));
+        let dir = a.data_dir.clone().unwrap_or_else(default_data_dir);
         let all = data_files(&dir);
         if all.is_empty() {
             return Err(format!("no .f32 fields under {}", dir.display()));
@@ -305,10 +243,5 @@ mod tests {
         assert_eq!(noise_suffix(0.01), "n2");
         assert_eq!(noise_suffix(0.001), "n3");
         assert_eq!(noise_suffix(0.0), "n0");
-        assert_eq!(
-            dims_of(Path::new("a/cesm_trefht_ens_8x110x64x128.f32")),
-            Some(vec![128, 64, 110, 8])
-        );
-        assert_eq!(dims_of(Path::new("x.f32")), None);
     }
 }
