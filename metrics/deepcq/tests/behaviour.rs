@@ -183,6 +183,24 @@ fn bounds_arrays_and_warnings() {
             .unwrap(),
         None
     );
+    // one metric over two inputs predicts for each as a fresh one does (the features of the
+    // previous input are reused only for the same bytes)
+    let other = load("geocat", "ncep06_T_17x64x128");
+    let opts = Options::new()
+        .with("deepcq:model", model())
+        .with("pressio:rel", 1e-3);
+    let mut m = registry().metrics_by_id("deepcq").unwrap();
+    m.set_options(&opts).unwrap();
+    let first = m.evaluate(Some(&input), None, None).unwrap();
+    let again = m.evaluate(Some(&input), None, None).unwrap();
+    let second = m.evaluate(Some(&other), None, None).unwrap();
+    let mut fresh = registry().metrics_by_id("deepcq").unwrap();
+    fresh.set_options(&opts).unwrap();
+    let expected = fresh.evaluate(Some(&other), None, None).unwrap();
+    let k = "deepcq:classic:size:compression_ratio";
+    assert_eq!(f64_of(&first, k), f64_of(&again, k));
+    assert_eq!(f64_of(&second, k), f64_of(&expected, k));
+    assert_ne!(f64_of(&first, k), f64_of(&second, k));
     // the head variants differ and both predict
     for head in ["mlp", "moe"] {
         let mut m = registry().metrics_by_id("deepcq").unwrap();
