@@ -259,23 +259,6 @@ fn check_unreadable(
     Ok(())
 }
 
-/// Every element-count and size check a compressor input must pass.
-fn validate_input(input: &Data) -> Result<()> {
-    if input.dims().is_empty() || input.num_elements() == 0 || !input.has_data() {
-        return Err(PressioError::InvalidInput("input is empty".into()));
-    }
-    if input.num_bytes() != input.expected_bytes() {
-        return Err(PressioError::InvalidDims(format!(
-            "dims {:?} of {} need {} bytes, buffer has {}",
-            input.dims(),
-            input.dtype(),
-            input.expected_bytes(),
-            input.num_bytes()
-        )));
-    }
-    Ok(())
-}
-
 /// # Safety
 /// `p` must point to `n` valid `pressio_data` pointers (or be NULL when `n` is 0).
 unsafe fn views(p: *const *const sys::pressio_data, n: usize) -> Result<Vec<Data>> {
@@ -342,7 +325,7 @@ impl BridgeCompressor {
         output: *mut sys::pressio_data,
     ) -> Result<()> {
         let input = data_view(input)?;
-        validate_input(&input)?;
+        input.check_input()?;
         let plugin = &mut self.plugin;
         let out = guarded("compress", || plugin.compress(&input))?;
         convert::store(output, &out)
@@ -384,7 +367,7 @@ impl BridgeCompressor {
         }
         let ins = views(inputs, n_inputs)?;
         for i in &ins {
-            validate_input(i)?;
+            i.check_input()?;
         }
         let refs: Vec<&Data> = ins.iter().collect();
         let plugin = &mut self.plugin;

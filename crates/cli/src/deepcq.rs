@@ -161,7 +161,7 @@ fn predict_table(
     data: &Data,
     bounds: &[f64],
 ) -> CliResult<Table> {
-    let features = model.data_features(data, &pressio_ml::FillSpec::default())?;
+    let (features, _) = model.data_features(data, &pressio_ml::FillSpec::default())?;
     Ok(model.table(&features, bounds, kind)?)
 }
 

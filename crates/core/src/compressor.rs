@@ -537,22 +537,6 @@ impl Compressor {
         o
     }
 
-    fn validate_input(input: &Data) -> Result<()> {
-        if input.dims().is_empty() || input.num_elements() == 0 || !input.has_data() {
-            return Err(PressioError::InvalidInput("input is empty".into()));
-        }
-        if input.num_bytes() != input.expected_bytes() {
-            return Err(PressioError::InvalidDims(format!(
-                "dims {:?} of {} need {} bytes, buffer has {}",
-                input.dims(),
-                input.dtype(),
-                input.expected_bytes(),
-                input.num_bytes()
-            )));
-        }
-        Ok(())
-    }
-
     fn metric_result(&self, r: Result<()>) -> Result<()> {
         if self.errors_fatal {
             r
@@ -568,7 +552,7 @@ impl Compressor {
     }
 
     fn compress_inner(&mut self, input: &Data, output: &mut Data) -> Result<()> {
-        Self::validate_input(input)?;
+        input.check_input()?;
         if let Some(m) = self.metrics.borrow_mut().as_mut() {
             self.metric_result(m.plugin_mut().begin_compress(input, output))?;
         }
@@ -654,7 +638,7 @@ impl Compressor {
     fn compress_many_inner(&mut self, inputs: &[&Data], outputs: &mut [Data]) -> Result<()> {
         check_many_counts(inputs.len(), outputs.len())?;
         for i in inputs {
-            Self::validate_input(i)?;
+            i.check_input()?;
         }
         if let Some(m) = self.metrics.borrow_mut().as_mut() {
             let outs: Vec<&Data> = outputs.iter().collect();

@@ -230,6 +230,25 @@ impl Data {
         self.num_elements().saturating_mul(self.dtype.size())
     }
 
+    /// Refuse a buffer that cannot be an input: no dims, no elements, no bytes, or bytes that
+    /// do not match what its dtype and dims describe (the check every compressor and
+    /// input-reading metric applies first).
+    pub fn check_input(&self) -> Result<()> {
+        if self.dims().is_empty() || self.num_elements() == 0 || !self.has_data() {
+            return Err(PressioError::InvalidInput("input is empty".into()));
+        }
+        if self.num_bytes() != self.expected_bytes() {
+            return Err(PressioError::InvalidDims(format!(
+                "dims {:?} of {} need {} bytes, buffer has {}",
+                self.dims(),
+                self.dtype(),
+                self.expected_bytes(),
+                self.num_bytes()
+            )));
+        }
+        Ok(())
+    }
+
     /// True when the buffer holds bytes (`ptr != NULL && bytes > 0`).
     pub fn has_data(&self) -> bool {
         self.num_bytes() > 0

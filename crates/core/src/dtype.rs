@@ -52,6 +52,23 @@ impl DType {
         DType::Bool,
     ];
 
+    /// The float types, as the plugins that take only those list them.
+    pub const FLOATS: [DType; 2] = [DType::Float, DType::Double];
+
+    /// The float and integer types, as the plugins that take all of them list them.
+    pub const NUMERIC: [DType; 10] = [
+        DType::Float,
+        DType::Double,
+        DType::Int8,
+        DType::Int16,
+        DType::Int32,
+        DType::Int64,
+        DType::Uint8,
+        DType::Uint16,
+        DType::Uint32,
+        DType::Uint64,
+    ];
+
     /// Size of one element in bytes.
     pub fn size(self) -> usize {
         match self {

@@ -25,6 +25,7 @@
 
 use crate::bound::{BoundOptions, BoundSpec, ThreadOptions};
 use crate::compressor::{plugin_configuration, Stability, ThreadSafety};
+use crate::dtype::DType;
 use crate::error::{PressioError, Result};
 use crate::fill::{FillOptions, FILL_MODE};
 use crate::keys;
@@ -620,6 +621,14 @@ impl<S: Clone + 'static> OptionSchema<S> {
     ) -> Self {
         self.facts.push((key, doc.into(), Box::new(value)));
         self
+    }
+
+    /// The configuration fact `key` listing the element types the plugin accepts, by their
+    /// LibPressio names.
+    pub fn dtypes(self, key: &'static str, dtypes: &'static [DType]) -> Self {
+        self.fact(key, "element types the plugin accepts", move || {
+            Value::strings(dtypes.iter().map(|d| d.name()))
+        })
     }
 
     /// Document a key that is neither an option nor a configuration entry (a metrics result).

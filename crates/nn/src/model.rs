@@ -144,6 +144,30 @@ impl Manifest {
         Ok(m)
     }
 
+    /// The manifest of a freshly trained model: `hyperparameters` serialised, no alias, no
+    /// weights yet ([`write_model`] fills them in).
+    pub fn trained(
+        name: &str,
+        architecture: &str,
+        description: &str,
+        hyperparameters: &impl Serialize,
+        normalization: Option<Normalization>,
+        training: TrainingRecord,
+    ) -> Result<Manifest> {
+        Ok(Manifest {
+            format: MANIFEST_FORMAT,
+            name: name.to_string(),
+            alias_of: None,
+            architecture: architecture.to_string(),
+            description: description.to_string(),
+            hyperparameters: serde_json::to_value(hyperparameters)
+                .map_err(|e| PressioError::Internal(format!("hyper-parameters: {e}")))?,
+            normalization,
+            training,
+            weights: None,
+        })
+    }
+
     /// The manifest as pretty JSON.
     pub fn to_json(&self) -> Result<String> {
         serde_json::to_string_pretty(self)

@@ -91,6 +91,8 @@ pub struct Blocks {
     pub count: usize,
     /// `count * CHANNELS * depth * height * width` values.
     pub data: Vec<f32>,
+    /// The field's valid value range (max - min over valid points) the blocks are scaled by.
+    pub range: f64,
 }
 
 impl Blocks {
@@ -280,6 +282,7 @@ pub fn sample_blocks(
         shape,
         count,
         data,
+        range: span,
     })
 }
 

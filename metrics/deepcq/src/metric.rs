@@ -16,7 +16,6 @@ use pressio_ml_core::{
     keys, metric_configuration, BoundSpec, Data, FillOptions, MetricsPlugin, OptionType, Options,
     PressioError, Result, Value,
 };
-use pressio_ml_metric_common::fill_mask;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -223,17 +222,11 @@ impl DeepCq {
             });
             return Ok(());
         }
-        let features = model.data_features(input, self.config.fill.spec())?;
-        let values = input.to_f64_vec();
-        let fill = fill_mask(input, self.config.fill.spec())?;
-        let valid: Option<Vec<bool>> = fill.map(|f| f.iter().map(|x| !x).collect());
-        let (lo, hi) = crate::blocks::valid_range(&values, valid.as_deref()).ok_or_else(|| {
-            PressioError::InvalidInput("deepcq: the input has no valid (non-fill) value".into())
-        })?;
+        let (features, range) = model.data_features(input, self.config.fill.spec())?;
         self.measured = Some(Measured {
             key,
             features,
-            range: hi - lo,
+            range,
             seconds: started.elapsed().as_secs_f64(),
         });
         Ok(())

@@ -153,39 +153,28 @@ impl LoadedModel {
         })
     }
 
-    /// The pooled features of one field (`dims` fastest first, `valid` its validity mask).
+    /// The features of one field (`dims` fastest first, `valid` its validity mask) and its
+    /// valid value range.
     pub fn features(
         &self,
         values: &[f64],
         dims: &[usize],
         valid: Option<&[bool]>,
-    ) -> Result<Vec<f32>> {
+    ) -> Result<(Vec<f32>, f64)> {
         let b = sample_blocks(values, dims, valid, &self.hyper.blocks, FEATURE_SEED)?;
         let stats = statistics(&b);
-        inference(|| {
+        let features = inference(|| {
             let x = tensor_from_f32(&b.data, &b.tensor_shape(), Device::Cpu)?;
             let s = tensor_from_f32(&stats, &[1, STATS as i64], Device::Cpu)?;
             tensor_to_f32(&self.net.features(&x, 1, &s)?)
-        })
+        })?;
+        Ok((features, b.range))
     }
 
-    /// The features of a buffer: any dtype but byte and bool, NaN/Inf refused, fill points
-    /// (under `fill`) left out of the blocks and of the value range.
-    pub fn data_features(&self, data: &Data, fill: &FillSpec) -> Result<Vec<f32>> {
-        if data.dims().is_empty() || data.num_elements() == 0 || !data.has_data() {
-            return Err(PressioError::InvalidInput(
-                "deepcq: the input is empty".into(),
-            ));
-        }
-        if data.num_bytes() != data.expected_bytes() {
-            return Err(PressioError::InvalidDims(format!(
-                "deepcq: dims {:?} of {} need {} bytes, the buffer has {}",
-                data.dims(),
-                data.dtype(),
-                data.expected_bytes(),
-                data.num_bytes()
-            )));
-        }
+    /// The features of a buffer and its valid value range: any dtype but byte and bool,
+    /// NaN/Inf refused, fill points (under `fill`) left out of the blocks and of the range.
+    pub fn data_features(&self, data: &Data, fill: &FillSpec) -> Result<(Vec<f32>, f64)> {
+        data.check_input()?;
         let mask = match data.dtype() {
             DType::Byte | DType::Bool => {
                 return Err(PressioError::UnsupportedDType {

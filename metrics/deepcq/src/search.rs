@@ -269,7 +269,7 @@ pub fn by_prediction(
                 model.hyper.compressors().join(", ")
             ))
         })?;
-    let features = model.data_features(data, &pressio_ml_core::FillSpec::default())?;
+    let (features, _) = model.data_features(data, &pressio_ml_core::FillSpec::default())?;
     let range = model.hyper.bound_range;
     let grid = crate::labels::log_bounds(range[0], range[1], GRID);
     let h = model.hyper.heads.len();

@@ -17,7 +17,7 @@ use crate::net::{DeepCqNet, HeadKind, NetConfig, ARCHITECTURE};
 use crate::targets::{mape, HeadId};
 use pressio_ml_core::{FillSpec, PressioError, Result};
 use pressio_ml_nn::inference::{libtorch_version, tensor_from_f32, tensor_to_f32};
-use pressio_ml_nn::model::{write_model, DataRef, Manifest, TrainingRecord, MANIFEST_FORMAT};
+use pressio_ml_nn::model::{write_model, DataRef, Manifest, TrainingRecord};
 use pressio_ml_nn::progress::{bar, RecentMean};
 use pressio_ml_nn::{device::device_name, tch_error};
 use rand::seq::SliceRandom;
@@ -470,16 +470,13 @@ pub fn train(
         "stage1_loss": stage1_loss,
         "stage2_loss": last,
     });
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        name: String::new(),
-        alias_of: None,
-        architecture: ARCHITECTURE.into(),
-        description: String::new(),
-        hyperparameters: serde_json::to_value(&hyper)
-            .map_err(|e| PressioError::Internal(format!("hyper-parameters: {e}")))?,
-        normalization: None,
-        training: TrainingRecord {
+    let manifest = Manifest::trained(
+        "",
+        ARCHITECTURE,
+        "",
+        &hyper,
+        None,
+        TrainingRecord {
             device: device_name(device),
             libtorch: libtorch_version(),
             threads: o.threads as u32,
@@ -489,8 +486,7 @@ pub fn train(
             epochs: o.head_epochs as u32,
             ..TrainingRecord::default()
         },
-        weights: None,
-    };
+    )?;
     Ok(Trained {
         manifest,
         hyper,
@@ -516,8 +512,6 @@ pub fn write(
     let mut manifest = trained.manifest.clone();
     manifest.name = name.to_string();
     manifest.description = description.to_string();
-    manifest.hyperparameters = serde_json::to_value(&trained.hyper)
-        .map_err(|e| PressioError::Internal(format!("hyper-parameters: {e}")))?;
     let mut files: Vec<(String, Vec<usize>)> = labels
         .tiles
         .iter()

@@ -85,7 +85,7 @@ use model::LoadedModel;
 use pressio_ml_codec::container::ParsedStream;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, Data, FillOptions, Group, Key,
+    keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, DType, Data, FillOptions, Group, Key,
     OptionSchema, OptionType, Options, PressioError, RegistryBuilder, Result, ThreadOptions, Value,
     Version,
 };
@@ -294,9 +294,7 @@ static SCHEMA: LazyLock<OptionSchema<Config>> = LazyLock::new(|| {
             )
             .error_dependent(),
         )
-        .fact("aesz:dtypes", "element types the plugin accepts", || {
-            Value::strings(["float", "double"])
-        })
+        .dtypes("aesz:dtypes", &DType::FLOATS)
         .fact(
             "aesz:default_models",
             "models used when aesz:model is empty (2-D, then 3-D and more)",

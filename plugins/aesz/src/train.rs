@@ -589,15 +589,12 @@ pub fn train(inputs: &[TrainInput], o: &TrainOptions) -> Result<TrainReport> {
     .collect();
     let sample =
         format!("{k}-D slices over the {k} fastest dims, indexed over the slower dims (per input)");
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        name: o.name.clone(),
-        alias_of: None,
-        architecture: ARCHITECTURE.into(),
-        description: o.description.clone(),
-        hyperparameters: serde_json::to_value(cfg)
-            .map_err(|e| PressioError::Internal(format!("hyper-parameters: {e}")))?,
-        normalization: Some(Normalization {
+    let manifest = Manifest::trained(
+        &o.name,
+        ARCHITECTURE,
+        &o.description,
+        &cfg,
+        Some(Normalization {
             mode: match o.norm {
                 NormMode::Field => "field".into(),
                 NormMode::Model => "model".into(),
@@ -606,7 +603,7 @@ pub fn train(inputs: &[TrainInput], o: &TrainOptions) -> Result<TrainReport> {
             min: global.0,
             max: global.1,
         }),
-        training: TrainingRecord {
+        TrainingRecord {
             data: refs,
             sample,
             train: format!(
@@ -668,8 +665,7 @@ pub fn train(inputs: &[TrainInput], o: &TrainOptions) -> Result<TrainReport> {
                 o.notes
             ),
         },
-        weights: None,
-    };
+    )?;
     let written = write_model(&o.out_dir, &vs, manifest)?;
     Ok(TrainReport {
         manifest: written.manifest,

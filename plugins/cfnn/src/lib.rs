@@ -225,12 +225,7 @@ static SCHEMA: LazyLock<OptionSchema<Config>> = LazyLock::new(|| {
             )
             .error_agnostic(),
         )
-        .fact("cfnn:dtypes", "element types the plugin accepts", || {
-            Value::strings([
-                "float", "double", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                "uint64",
-            ])
-        })
+        .dtypes("cfnn:dtypes", &DType::NUMERIC)
         .fact(
             "cfnn:quant_radius",
             "residual code radius: codes in [0, 2R)",

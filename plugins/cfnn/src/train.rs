@@ -9,7 +9,7 @@ use crate::model::{
 use indicatif::{ProgressBar, ProgressStyle};
 use pressio_ml_core::{PressioError, Result};
 use pressio_ml_nn::inference::{init_runtime, libtorch_version, tensor_from_f32};
-use pressio_ml_nn::model::{write_model, DataRef, Manifest, TrainingRecord, MANIFEST_FORMAT};
+use pressio_ml_nn::model::{write_model, DataRef, Manifest, TrainingRecord};
 use pressio_ml_nn::{device::device_name, tch_error};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -268,16 +268,13 @@ pub fn train(field: &TrainField, o: &TrainOptions) -> Result<TrainReport> {
     .filter(|(_, v)| v.is_finite())
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        name: o.name.clone(),
-        alias_of: None,
-        architecture: ARCHITECTURE.into(),
-        description: o.description.clone(),
-        hyperparameters: serde_json::to_value(&cfg)
-            .map_err(|e| PressioError::Internal(format!("hyper-parameters: {e}")))?,
-        normalization: None,
-        training: TrainingRecord {
+    let manifest = Manifest::trained(
+        &o.name,
+        ARCHITECTURE,
+        &o.description,
+        &cfg,
+        None,
+        TrainingRecord {
             data: field.sources.clone(),
             sample: format!(
                 "{m}-D slices over the {m} fastest dims; random windows of {:?} ({} tile + {} \
@@ -305,8 +302,7 @@ pub fn train(field: &TrainField, o: &TrainOptions) -> Result<TrainReport> {
                 o.windows
             ),
         },
-        weights: None,
-    };
+    )?;
     let manifest_path = write_model(&o.out_dir, &vs, manifest)?.manifest_path;
     Ok(TrainReport {
         manifest_path,

@@ -31,7 +31,7 @@ use body::{Choice, ClassicCodec, Direction, Predictor, Settings};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_codec::interp::InterpKind;
 use pressio_ml_core::{
-    keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, Data, FillOptions, Group, Key,
+    keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, DType, Data, FillOptions, Group, Key,
     OptionSchema, Options, PressioError, RegistryBuilder, Result, ThreadOptions, Value, Version,
 };
 use std::sync::LazyLock;
@@ -261,12 +261,7 @@ static SCHEMA: LazyLock<OptionSchema<Classic>> = LazyLock::new(|| {
             )
             .error_agnostic(),
         )
-        .fact("classic:dtypes", "element types the plugin accepts", || {
-            Value::strings([
-                "float", "double", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                "uint64",
-            ])
-        })
+        .dtypes("classic:dtypes", &DType::NUMERIC)
         .fact(
             "classic:max_dims",
             "most non-trivial dimensions handled natively (more are merged)",

@@ -64,7 +64,7 @@ use codec::{GwlzCodec, RunStats, Settings, MAX_CHANNELS, MAX_GROUPS};
 use grouping::Grouping;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, Data, FillOptions, Group, Key,
+    keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, DType, Data, FillOptions, Group, Key,
     OptionSchema, Options, PressioError, Registry, RegistryBuilder, Result, Stability,
     ThreadOptions, ThreadSafety, Value, Version,
 };
@@ -367,11 +367,7 @@ static SCHEMA: LazyLock<OptionSchema<Config>> = LazyLock::new(|| {
             .runtime()
             .highlevel(),
         )
-        .fact(
-            "gwlz:dtypes",
-            "element types gwlz accepts",
-            || Value::strings(["float", "double"]),
-        )
+        .dtypes("gwlz:dtypes", &DType::FLOATS)
         .fact(
             "gwlz:slack_fraction",
             "the decoder-side residual difference strict mode tolerates, as a fraction of the \

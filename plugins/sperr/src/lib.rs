@@ -275,9 +275,7 @@ static SCHEMA: LazyLock<OptionSchema<Sperr>> = LazyLock::new(|| {
             )
             .runtime(),
         )
-        .fact("sperr:dtypes", "element types the plugin accepts", || {
-            Value::strings(["float", "double"])
-        })
+        .dtypes("sperr:dtypes", &DType::FLOATS)
         .fact(
             "sperr:sperr_version",
             "version of the bundled SPERR library",

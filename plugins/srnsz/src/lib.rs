@@ -40,7 +40,7 @@ use pressio_ml_codec::container::ParsedStream;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
     keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, DType, Data, FillOptions, Group, Key,
-    OptionSchema, OptionType, Options, PressioError, RegistryBuilder, Result, ThreadOptions, Value,
+    OptionSchema, OptionType, Options, PressioError, RegistryBuilder, Result, ThreadOptions,
     Version,
 };
 use pressio_ml_nn::model::hex;
@@ -248,12 +248,7 @@ static SCHEMA: LazyLock<OptionSchema<Config>> = LazyLock::new(|| {
             )
             .error_agnostic(),
         )
-        .fact("srnsz:dtypes", "element types the plugin accepts", || {
-            Value::strings([
-                "float", "double", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-                "uint64",
-            ])
-        })
+        .dtypes("srnsz:dtypes", &DType::NUMERIC)
         .doc(
             RESULT_NETWORK_LEVELS,
             "result: levels the network predicts in the last stream (0: plain interpolation)",

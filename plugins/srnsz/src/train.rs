@@ -14,7 +14,7 @@ use crate::net::{Image, SrConfig, SrNet, ARCHITECTURE, PHASES};
 use crate::upsample::{cubic_upsample, phase};
 use pressio_ml_core::{PressioError, Result};
 use pressio_ml_nn::inference::{init_runtime, libtorch_version, tensor_from_f32};
-use pressio_ml_nn::model::{write_model, DataRef, Manifest, TrainingRecord, MANIFEST_FORMAT};
+use pressio_ml_nn::model::{write_model, DataRef, Manifest, TrainingRecord};
 use pressio_ml_nn::progress::{bar, RecentMean};
 use pressio_ml_nn::{device::device_name, tch_error};
 use rand::{Rng, SeedableRng};
@@ -347,16 +347,13 @@ pub fn train(train: &[Slice], validation: &[Slice], o: &TrainOptions) -> Result<
     .filter(|(_, v)| v.is_finite())
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let manifest = Manifest {
-        format: MANIFEST_FORMAT,
-        name: o.name.clone(),
-        alias_of: None,
-        architecture: ARCHITECTURE.into(),
-        description: o.description.clone(),
-        hyperparameters: serde_json::to_value(&cfg)
-            .map_err(|e| PressioError::Internal(format!("hyper-parameters: {e}")))?,
-        normalization: None,
-        training: TrainingRecord {
+    let manifest = Manifest::trained(
+        &o.name,
+        ARCHITECTURE,
+        &o.description,
+        &cfg,
+        None,
+        TrainingRecord {
             data: o.sources.clone(),
             sample: format!(
                 "2-D slices along every axis pair (sides >= 8), each field normalised to [0, 1]; \
@@ -393,8 +390,7 @@ pub fn train(train: &[Slice], validation: &[Slice], o: &TrainOptions) -> Result<
                 }
             ),
         },
-        weights: None,
-    };
+    )?;
     let manifest_path = write_model(&o.out_dir, &vs, manifest)?.manifest_path;
     Ok(TrainReport {
         manifest_path,

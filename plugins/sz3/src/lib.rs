@@ -419,9 +419,7 @@ static SCHEMA: LazyLock<OptionSchema<Sz3>> = LazyLock::new(|| {
             .error_agnostic(),
         )
         .step(|_, s| s.settings.validate())
-        .fact("sz3:dtypes", "element types the plugin accepts", || {
-            Value::strings(["float", "double"])
-        })
+        .dtypes("sz3:dtypes", &DType::FLOATS)
         .fact(
             "sz3:max_dims",
             "most non-trivial dimensions SZ3 handles natively (more are merged, slowest first)",

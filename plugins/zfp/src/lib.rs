@@ -57,8 +57,9 @@ pub mod codec;
 use codec::{ZfpCodec, ZfpParams};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
-    keys, BoundOptions, BoundSpec, CompressorPlugin, Data, FillOptions, Group, Key, OptionSchema,
-    OptionValue, Options, PressioError, RegistryBuilder, Result, ThreadOptions, Value, Version,
+    keys, BoundOptions, BoundSpec, CompressorPlugin, DType, Data, FillOptions, Group, Key,
+    OptionSchema, OptionValue, Options, PressioError, RegistryBuilder, Result, ThreadOptions,
+    Value, Version,
 };
 use std::sync::LazyLock;
 
@@ -396,9 +397,7 @@ static SCHEMA: LazyLock<OptionSchema<Zfp>> = LazyLock::new(|| {
             }
             Ok(())
         })
-        .fact("zfp:dtypes", "element types the plugin accepts", || {
-            Value::strings(["float", "double"])
-        })
+        .dtypes("zfp:dtypes", &DType::FLOATS)
         .fact(
             "zfp:max_dims",
             "most non-trivial dimensions zfp handles natively (more are merged, slowest first)",
