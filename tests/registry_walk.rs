@@ -328,12 +328,25 @@ fn bad_input_is_refused_with_clear_errors() {
             let r = c.decompress(&Data::from_byte_vec(f), &mut out);
             assert!(r.is_err(), "{id}: bit flip {bit} accepted");
         }
-        // a stream of another plugin
+        // a stream of another plugin. A gwlz that stepped aside wrote its inner sz3's own
+        // stream, which sz3 decodes, and gwlz decodes its inner compressor's streams (tests of
+        // plugins/gwlz).
+        let writer = if id == "gwlz" && !comp.bytes().windows(4).any(|w| w == b"gwlz") {
+            "sz3"
+        } else {
+            id.as_str()
+        };
         for other in ids.iter().filter(|o| *o != id) {
             let mut d = reg.compressor(other).unwrap();
             let mut out = Data::empty(DType::Float, &[64, 32]);
+            let inner_of_gwlz =
+                other == "gwlz" && d.get_options().get_str("gwlz:compressor") == Some(writer);
+            if other == writer || inner_of_gwlz {
+                assert!(d.decompress(&comp, &mut out).is_ok(), "{other} on {id}");
+                continue;
+            }
             match d.decompress(&comp, &mut out) {
-                Err(PressioError::StreamMismatch(m)) => assert!(m.contains(id.as_str()), "{m}"),
+                Err(PressioError::StreamMismatch(m)) => assert!(m.contains(writer), "{m}"),
                 other_r => panic!("{other} decoding a {id} stream: {other_r:?}"),
             }
         }

@@ -216,8 +216,12 @@ fn round_trip(comp: &str, others: &[String]) {
         "{comp}"
     );
 
-    // another compressor refuses the stream
-    for other in others.iter().filter(|o| *o != comp) {
+    // another compressor refuses the stream (but gwlz, over its default inner sz3, decodes
+    // sz3 streams: what it emits when it steps aside)
+    for other in others
+        .iter()
+        .filter(|o| *o != comp && !(o.as_str() == "gwlz" && comp == "sz3"))
+    {
         run(&["-a", "decompress", "-i", &ss, "-W", &d3, other]).fails_with(&[other.as_str()]);
     }
     // so does a template with other dims

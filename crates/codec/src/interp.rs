@@ -690,6 +690,83 @@ impl<T: Float> Sink<T> for Decoder<'_, '_, T> {
     }
 }
 
+/// Per-point hooks of an interpolation run ([`compress_in_place_with`],
+/// [`decompress_into_with`]): predictions supplied from outside for chosen points, and a record
+/// of what every point was predicted with.
+pub struct PointHooks<'a, T: Float> {
+    /// Per point (flat index, C order of the plan's dims): a prediction that replaces the
+    /// level's own where it is not NaN (e.g. an autoencoder's prediction of the points of the
+    /// blocks it codes). The decoder must be given the same array.
+    pub overrides: Option<&'a [T]>,
+    /// Filled with the prediction and the level bound of every predicted point.
+    pub record: Option<&'a mut PredictionRecord<T>>,
+}
+
+impl<T: Float> Default for PointHooks<'_, T> {
+    fn default() -> Self {
+        PointHooks {
+            overrides: None,
+            record: None,
+        }
+    }
+}
+
+/// What every predicted point of an encoding was predicted with (anchors keep 0).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PredictionRecord<T> {
+    /// The prediction the point was quantized against.
+    pub pred: Vec<T>,
+    /// The bound of the point's level (0 for anchors).
+    pub eb: Vec<f32>,
+}
+
+impl<T: Float> PredictionRecord<T> {
+    /// An empty record for `n` points.
+    pub fn new(n: usize) -> Self {
+        PredictionRecord {
+            pred: vec![T::ZERO; n],
+            eb: vec![0.0; n],
+        }
+    }
+}
+
+/// A sink that applies [`PointHooks`] before handing the point to `inner`.
+struct Hooked<'h, T: Float, S> {
+    inner: S,
+    overrides: Option<&'h [T]>,
+    record: Option<&'h mut PredictionRecord<T>>,
+    eb: f32,
+}
+
+impl<T: Float, S: Sink<T>> Sink<T> for Hooked<'_, T, S> {
+    #[inline(always)]
+    fn put(&mut self, data: &mut [T], idx: usize, pred: T) -> Result<()> {
+        let pred = match self.overrides {
+            Some(o) if !o[idx].as_f64().is_nan() => o[idx],
+            _ => pred,
+        };
+        if let Some(r) = self.record.as_deref_mut() {
+            r.pred[idx] = pred;
+            r.eb[idx] = self.eb;
+        }
+        self.inner.put(data, idx, pred)
+    }
+}
+
+fn check_hooks<T: Float>(hooks: &PointHooks<'_, T>, n: usize) -> Result<()> {
+    let bad = hooks.overrides.is_some_and(|o| o.len() != n)
+        || hooks
+            .record
+            .as_ref()
+            .is_some_and(|r| r.pred.len() != n || r.eb.len() != n);
+    if bad {
+        return Err(PressioError::InvalidDims(format!(
+            "interpolation hooks do not cover the plan's {n} values"
+        )));
+    }
+    Ok(())
+}
+
 /// Where one axis' coordinates start and how they step in a pass.
 #[inline(always)]
 fn axis_range(axis: usize, current: usize, done: &[bool; 4], s: usize) -> (usize, usize) {
@@ -964,6 +1041,37 @@ pub fn compress_in_place_reusing<T: Float>(
     })
 }
 
+/// [`compress_in_place_reusing`] with per-point [`PointHooks`] (no external predictor).
+pub fn compress_in_place_with<T: Float>(
+    work: &mut [T],
+    plan: &InterpPlan,
+    hooks: PointHooks<'_, T>,
+    mut codes: Vec<u32>,
+) -> Result<InterpEncoded<T>> {
+    let (_, anchors, mut quant) = begin_encoding(work, plan, &mut codes)?;
+    check_hooks(&hooks, work.len())?;
+    {
+        let mut sink = Hooked {
+            inner: Encoder {
+                quant: &mut quant,
+                codes: &mut codes,
+            },
+            overrides: hooks.overrides,
+            record: hooks.record,
+            eb: 0.0,
+        };
+        run_levels(work, plan, None, &mut sink, |s, eb| {
+            s.eb = eb as f32;
+            s.inner.quant.set_eb(eb)
+        })?;
+    }
+    Ok(InterpEncoded {
+        anchors,
+        codes,
+        unpredictables: quant.take_unpredictables(),
+    })
+}
+
 /// [`compress_in_place_reusing`] that decides, level by level, between the external predictor
 /// and interpolation: every level whose plan says [`LevelPredictor::External`] is coded both
 /// ways (the external predictor runs once), and the one with the smaller estimated code size
@@ -1072,6 +1180,45 @@ pub fn decompress_into<T: Float>(
     external: Option<&mut dyn ExternalPredictor<T>>,
     out: &mut [T],
 ) -> Result<()> {
+    decode_with(plan, anchors, codes, unpredictables, external, None, out)
+}
+
+/// [`decompress_into`] of a stream made by [`compress_in_place_with`] with `overrides`.
+pub fn decompress_into_with<T: Float>(
+    plan: &InterpPlan,
+    anchors: &[T],
+    codes: &[u32],
+    unpredictables: &[T],
+    overrides: &[T],
+    out: &mut [T],
+) -> Result<()> {
+    if overrides.len() != out.len() {
+        return Err(PressioError::InvalidDims(format!(
+            "{} override predictions for {} values",
+            overrides.len(),
+            out.len()
+        )));
+    }
+    decode_with(
+        plan,
+        anchors,
+        codes,
+        unpredictables,
+        None,
+        Some(overrides),
+        out,
+    )
+}
+
+fn decode_with<T: Float>(
+    plan: &InterpPlan,
+    anchors: &[T],
+    codes: &[u32],
+    unpredictables: &[T],
+    external: Option<&mut dyn ExternalPredictor<T>>,
+    overrides: Option<&[T]>,
+    out: &mut [T],
+) -> Result<()> {
     plan.validate()?;
     if anchors.len() != plan.num_anchors() || codes.len() != plan.num_codes() {
         return Err(PressioError::corrupt(format!(
@@ -1097,13 +1244,24 @@ pub fn decompress_into<T: Float>(
         Ok(())
     })?;
     let mut deq = Dequantizer::new(plan.max_eb(), plan.radius, unpredictables)?;
-    {
-        let mut sink = Decoder {
-            deq: &mut deq,
-            codes,
-            pos: 0,
-        };
-        run_levels(out, plan, external, &mut sink, |s, eb| s.deq.set_eb(eb))?;
+    let mut sink = Decoder {
+        deq: &mut deq,
+        codes,
+        pos: 0,
+    };
+    match overrides {
+        None => run_levels(out, plan, external, &mut sink, |s, eb| s.deq.set_eb(eb))?,
+        Some(o) => {
+            let mut hooked = Hooked {
+                inner: sink,
+                overrides: Some(o),
+                record: None,
+                eb: 0.0,
+            };
+            run_levels(out, plan, external, &mut hooked, |s, eb| {
+                s.inner.deq.set_eb(eb)
+            })?
+        }
     }
     deq.finish()
 }
@@ -1510,6 +1668,79 @@ mod tests {
                 assert_eq!(dec, data);
             }
         }
+    }
+
+    #[test]
+    fn overrides_replace_predictions_and_decode_alike() {
+        let dims = [37usize, 29, 5];
+        let n: usize = dims.iter().product();
+        let data: Vec<f32> = (0..n)
+            .map(|i| ((i % 37) as f32 * 0.3).sin() * 4.0 + ((i / 37) as f32 * 0.11).cos())
+            .collect();
+        let eb = 0.05;
+        let plan = InterpPlan::standard(&dims, eb, &InterpParams::default()).unwrap();
+        // exact predictions for every third point, none elsewhere
+        let ov: Vec<f32> = (0..n)
+            .map(|i| if i % 3 == 0 { data[i] } else { f32::NAN })
+            .collect();
+        let mut work = data.clone();
+        let mut rec = PredictionRecord::new(n);
+        let hooks = PointHooks {
+            overrides: Some(&ov),
+            record: Some(&mut rec),
+        };
+        let enc = compress_in_place_with(&mut work, &plan, hooks, Vec::new()).unwrap();
+        let mut out = vec![0f32; n];
+        decompress_into_with(
+            &plan,
+            &enc.anchors,
+            &enc.codes,
+            &enc.unpredictables,
+            &ov,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            out, work,
+            "the decoder reproduces the encoder's reconstruction"
+        );
+        for i in 0..n {
+            assert!((out[i] as f64 - data[i] as f64).abs() <= eb);
+            if rec.eb[i] > 0.0 && i % 3 == 0 {
+                // overridden points were predicted exactly: zero residual, exact value
+                assert_eq!(rec.pred[i], data[i]);
+                assert_eq!(out[i], data[i]);
+            }
+        }
+        assert!(rec.eb.iter().filter(|&&e| e > 0.0).count() == plan.num_codes());
+        // without the overrides the stream decodes to other values
+        let mut plain = vec![0f32; n];
+        decompress_into(
+            &plan,
+            &enc.anchors,
+            &enc.codes,
+            &enc.unpredictables,
+            None,
+            &mut plain,
+        )
+        .unwrap();
+        assert_ne!(plain, out);
+        // hooks of the wrong size are refused
+        let short = vec![f32::NAN; n - 1];
+        assert!(decompress_into_with(
+            &plan,
+            &enc.anchors,
+            &enc.codes,
+            &enc.unpredictables,
+            &short,
+            &mut out
+        )
+        .is_err());
+        let hooks = PointHooks {
+            overrides: Some(&short),
+            record: None,
+        };
+        assert!(compress_in_place_with(&mut data.clone(), &plan, hooks, Vec::new()).is_err());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! * [`interp`]: SZ3/QoZ-style multilevel interpolation;
 //! * [`huffman`]: canonical Huffman coding of quantization codes;
 //! * [`hybrid`]: cross-field hybrid prediction on dual-quantized integers (CFNN);
+//! * [`rd`]: local rate-distortion curves for encoder-side decisions;
 //! * [`threads`]: running a codec on `pressio:nthreads` threads.
 
 pub mod bytes;
@@ -24,5 +25,6 @@ pub mod lorenzo;
 pub mod lossless;
 pub mod points;
 pub mod quantizer;
+pub mod rd;
 pub mod standin;
 pub mod threads;

@@ -113,6 +113,13 @@ pub trait CompressorPlugin: Send {
     fn configuration(&self) -> Options;
     /// `pressio:description` and one entry per option and configuration key.
     fn documentation(&self) -> Options;
+    /// Whether this plugin's streams are pressio-ml stream containers naming its id and
+    /// version, which it decodes (every compressor of this workspace; not a foreign compressor
+    /// reached through the bridge). A meta-compressor may hand such a stream to the plugin its
+    /// container names.
+    fn writes_containers(&self) -> bool {
+        false
+    }
     /// Compress `input` into a byte buffer.
     fn compress(&mut self, input: &Data) -> Result<Data>;
     /// Decompress `input`. `template` carries the dtype and dims the caller expects (dims may be
@@ -271,6 +278,10 @@ macro_rules! schema_plugin_basics {
                 $crate::ThreadSafety::$safety,
                 $crate::Stability::$stability,
             )
+        }
+
+        fn writes_containers(&self) -> bool {
+            true
         }
     };
 }

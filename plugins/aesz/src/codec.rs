@@ -43,15 +43,41 @@ pub const TAG_PAYLOAD: Tag = Tag(*b"AEPL");
 /// Latent codes of AE blocks.
 pub const TAG_LATENT: Tag = Tag(*b"AELT");
 
-/// Body layout version written: 2 (predictions by the portable engine). Version 1 streams
-/// (predictions by libtorch) are still read.
-pub const BODY_VERSION: u8 = 2;
+/// Body layout version of the SZ2.1-style pipeline ([`Pipeline::Sz2`]): 2 since predictions
+/// come from the portable engine. Version 1 streams (predictions by libtorch) are still read.
+pub const BODY_VERSION_SZ2: u8 = 2;
+/// Body layout version of the interpolation pipeline ([`Pipeline::Interp`]): classic's
+/// interpolation body (`CLHD`/`CLPL`) whose AE blocks' points are predicted by the autoencoder.
+pub const BODY_VERSION_INTERP: u8 = 3;
+/// Newest body layout version.
+pub const BODY_VERSION: u8 = BODY_VERSION_INTERP;
 /// Oldest body layout version read.
 pub const MIN_BODY_VERSION: u8 = 1;
 /// Quantization radius (codes in `[0, 65536)`, SZ2.1's default bin count).
 pub const RADIUS: u32 = DEFAULT_RADIUS;
 /// Block length used for 1-D data (Lorenzo / mean only).
 pub const BLOCK_1D: usize = 256;
+
+/// What predicts the blocks the autoencoder does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pipeline {
+    /// `classic`'s multilevel interpolation over the whole field; the points of AE blocks take
+    /// the autoencoder's prediction instead (body version 3).
+    Interp,
+    /// The paper's SZ2.1-style blocks: Lorenzo, the block mean or the autoencoder per block
+    /// (body version 2).
+    Sz2,
+}
+
+impl Pipeline {
+    /// Option spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pipeline::Interp => "interp",
+            Pipeline::Sz2 => "sz2",
+        }
+    }
+}
 
 /// Predictor of a block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,14 +89,17 @@ pub enum Choice {
     Mean = 1,
     /// The autoencoder's prediction.
     Ae = 2,
+    /// `classic`'s interpolation (interpolation pipeline only).
+    Interp = 3,
 }
 
 impl Choice {
-    fn from_u8(v: u8) -> Result<Choice> {
+    pub(crate) fn from_u8(v: u8) -> Result<Choice> {
         match v {
             0 => Ok(Choice::Lorenzo),
             1 => Ok(Choice::Mean),
             2 => Ok(Choice::Ae),
+            3 => Ok(Choice::Interp),
             _ => Err(PressioError::corrupt(format!(
                 "unknown block predictor {v}"
             ))),
@@ -178,7 +207,7 @@ impl Geometry {
 
 /// Call `f(slice index, coords)` for every point of a block in C order.
 #[inline]
-fn for_points(
+pub(crate) fn for_points(
     g: &Geometry,
     o: [usize; 3],
     e: [usize; 3],
@@ -213,6 +242,8 @@ pub struct Settings {
     pub batch: usize,
     /// How blocks choose their predictor.
     pub selection: SelectionRule,
+    /// What predicts the blocks the autoencoder does not.
+    pub pipeline: Pipeline,
     /// Run Huffman and the selection on the current rayon pool.
     pub parallel: bool,
 }
@@ -226,6 +257,8 @@ pub struct BodyStats {
     pub mean_blocks: u64,
     /// Blocks predicted by the autoencoder.
     pub ae_blocks: u64,
+    /// Blocks predicted by interpolation (interpolation pipeline).
+    pub interp_blocks: u64,
     /// Compressed size of the latents.
     pub latent_bytes: u64,
     /// Compressed size of codes, unpredictables, choices and means.
@@ -496,7 +529,7 @@ fn normalize(x: f64, a: Affine) -> f32 {
 
 /// Back from the normalised domain.
 #[inline]
-fn denormalize(y: f32, a: Affine) -> f64 {
+pub(crate) fn denormalize(y: f32, a: Affine) -> f64 {
     a.c + y as f64 * a.h
 }
 
@@ -796,6 +829,11 @@ fn code_body<T: Float + LorenzoValue>(
             for_points(g, o, e, |i, c| {
                 let pred = match choice {
                     Choice::Lorenzo => lorenzo(g, &buf, c)?,
+                    Choice::Interp => {
+                        return Err(PressioError::Internal(
+                            "interpolation block in the SZ2 pipeline".into(),
+                        ))
+                    }
                     Choice::Mean => mean,
                     Choice::Ae => {
                         let t = ((c[2] - o[2]) * g.block[1] + (c[1] - o[1])) * g.block[0]
@@ -827,155 +865,168 @@ fn code_body<T: Float + LorenzoValue>(
     })
 }
 
-/// Encode a field of finite values.
-fn encode_typed<T: Float + LorenzoValue>(
-    codec: &mut AeszCodec<'_>,
+/// The autoencoder's offer for a field: every candidate block encoded, its latents quantized
+/// and decoded again by the portable engine (exactly the predictions a decoder computes).
+pub(crate) struct AeCandidates<'m> {
+    /// The model.
+    pub model: &'m LoadedModel,
+    /// How blocks are normalised.
+    pub norm: AeNorm,
+    /// Per block of the field: its candidate index, normalisation and estimated latent bits.
+    pub blocks: Vec<Option<(usize, Affine, f64)>>,
+    /// Quantized latent codes of the candidates, back to back.
+    pub codes: Vec<u32>,
+    /// Reconstructed (quantized) latents, back to back.
+    pub recon: Vec<f32>,
+    /// Predictions (normalised) of the candidates, back to back (`volume` per candidate).
+    pub pred: Vec<f32>,
+}
+
+/// The autoencoder part of a stream for the chosen blocks.
+pub(crate) struct LatentPart {
+    /// The `AELT` section.
+    pub section: Section,
+    /// Its uncompressed length.
+    pub latent_len: usize,
+    /// Unpredictable latents.
+    pub n_unpred: usize,
+    /// The header's autoencoder part.
+    pub head: AeHead,
+    /// Normalised predictions of the chosen blocks, back to back.
+    pub pred: Vec<f32>,
+    /// Normalisations of the chosen blocks.
+    pub aff: Vec<Affine>,
+}
+
+/// Run the encoder network on every block that can use the autoencoder (a model of this
+/// geometry is loaded, the block has a usable normalisation and latent bound); `None` when no
+/// block can.
+pub(crate) fn ae_candidates<'m, T: Float>(
+    model: Option<&'m LoadedModel>,
+    s: &Settings,
+    g: &Geometry,
     values: &[T],
-    dims: &[usize],
     abs: f64,
-) -> Result<Vec<Section>> {
-    let s = codec.settings.clone();
-    let g = Geometry::new(dims, s.k, &s.block)?;
+) -> Result<Option<AeCandidates<'m>>> {
+    let Some(model) = model.filter(|_| g.kb >= 2) else {
+        return Ok(None);
+    };
+    check_model_matches(model, g, model.config().latent).map_err(|_| {
+        PressioError::InvalidArgument(format!(
+            "model `{}` does not match the block geometry",
+            model.name
+        ))
+    })?;
+    let norm = match model.normalization.mode.as_str() {
+        "block" => AeNorm::Block,
+        mode => {
+            let (lo, hi) = if mode == "model" {
+                (model.normalization.min, model.normalization.max)
+            } else {
+                values
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                        (lo.min(v.as_f64()), hi.max(v.as_f64()))
+                    })
+            };
+            let (c, h) = ((lo + hi) / 2.0, (hi - lo) / 2.0);
+            if !(c.is_finite() && h.is_finite() && h > 0.0) {
+                return Ok(None);
+            }
+            AeNorm::Global { c, h }
+        }
+    };
     let nblocks = g.total_blocks();
     let bpv = g.block_volume();
-
-    // The autoencoder is usable when a model of this geometry is loaded; every block with a
-    // usable normalisation and latent bound is a candidate.
-    let mut ae_setup = None;
-    if let Some(model) = codec.model {
-        if g.kb >= 2 {
-            check_model_matches(model, &g, model.config().latent).map_err(|_| {
-                PressioError::InvalidArgument(format!(
-                    "model `{}` does not match the block geometry",
-                    model.name
-                ))
-            })?;
-            let norm = match model.normalization.mode.as_str() {
-                "block" => Some(AeNorm::Block),
-                mode => {
-                    let (lo, hi) = if mode == "model" {
-                        (model.normalization.min, model.normalization.max)
-                    } else {
-                        values
-                            .iter()
-                            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-                                (lo.min(v.as_f64()), hi.max(v.as_f64()))
-                            })
-                    };
-                    let (c, h) = ((lo + hi) / 2.0, (hi - lo) / 2.0);
-                    (c.is_finite() && h.is_finite() && h > 0.0).then_some(AeNorm::Global { c, h })
-                }
-            };
-            if let Some(norm) = norm {
-                ae_setup = Some((model, norm));
+    let mut blocks: Vec<Option<(usize, Affine, f64)>> = vec![None; nblocks];
+    let mut list = Vec::new();
+    let mut affs = Vec::new();
+    for (gb, slot) in blocks.iter_mut().enumerate() {
+        let aff = match norm {
+            AeNorm::Global { c, h } => Some(Affine { c, h }),
+            AeNorm::Block => block_affine(g, values, gb),
+        };
+        if let Some(a) = aff {
+            if latent_eb(s.latent_factor, abs, a).is_some() {
+                *slot = Some((list.len(), a, 0.0));
+                list.push(gb);
+                affs.push(a);
             }
         }
     }
-
-    // Pass 1: encode every candidate block, quantize its latents, decode them (the predictions
-    // the decoder can reproduce), for the selection.
-    let mut cand: Vec<Option<(usize, Affine, f64)>> = vec![None; nblocks];
-    let mut cand_list = Vec::new();
-    let mut cand_aff = Vec::new();
-    let mut latent_codes = Vec::new();
-    let mut latent_recon = Vec::new();
-    let mut first_pass = Vec::new();
-    if let Some((_, norm)) = ae_setup {
-        for (gb, slot) in cand.iter_mut().enumerate() {
-            let aff = match norm {
-                AeNorm::Global { c, h } => Some(Affine { c, h }),
-                AeNorm::Block => block_affine(&g, values, gb),
-            };
-            if let Some(a) = aff {
-                if latent_eb(s.latent_factor, abs, a).is_some() {
-                    *slot = Some((cand_list.len(), a, 0.0));
-                    cand_list.push(gb);
-                    cand_aff.push(a);
-                }
-            }
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let latent = model.config().latent;
+    let gathered = gather_blocks(g, values, &list, &affs);
+    let shape = model.config().sample_shape();
+    let z = inference(|| {
+        run_batched(&gathered, &shape, s.batch, model.device, |x| {
+            model.net.encode(x)
+        })
+    })?;
+    drop(gathered);
+    let mut q = LinearQuantizer::<f32>::new(1.0, RADIUS)?;
+    let mut codes = Vec::with_capacity(z.len());
+    let mut recon = Vec::with_capacity(z.len());
+    for (j, a) in affs.iter().enumerate() {
+        q.set_eb(latent_eb(s.latent_factor, abs, *a).unwrap_or(1.0))?;
+        for &v in &z[j * latent..(j + 1) * latent] {
+            let (c, r) = q.quantize(v, 0.0);
+            codes.push(c);
+            recon.push(r);
         }
     }
-    if let (Some((model, _)), false) = (ae_setup, cand_list.is_empty()) {
-        let latent = model.config().latent;
-        let blocks = gather_blocks(&g, values, &cand_list, &cand_aff);
-        let shape = model.config().sample_shape();
-        let z = inference(|| {
-            run_batched(&blocks, &shape, s.batch, model.device, |x| {
-                model.net.encode(x)
-            })
-        })?;
-        drop(blocks);
-        let mut q = LinearQuantizer::<f32>::new(1.0, RADIUS)?;
-        latent_codes = Vec::with_capacity(z.len());
-        latent_recon = Vec::with_capacity(z.len());
-        for (j, a) in cand_aff.iter().enumerate() {
-            q.set_eb(latent_eb(s.latent_factor, abs, *a).unwrap_or(1.0))?;
-            for &v in &z[j * latent..(j + 1) * latent] {
-                let (c, r) = q.quantize(v, 0.0);
-                latent_codes.push(c);
-                latent_recon.push(r);
-            }
-        }
-        first_pass = predict(model, &latent_recon, s.parallel)?;
-        if first_pass.len() != cand_list.len() * bpv {
-            return Err(PressioError::Internal("decoder output size".into()));
-        }
-        // Estimated latent cost per block: Gaussian entropy at the block's bound plus the
-        // exact storage of unpredictable latents (and of the block normalisation).
-        let sigma = latent_sigma(&z, latent);
-        let unpred = latent_codes.iter().filter(|&&c| c == 0).count() as f64;
-        let extra = unpred * 32.0 / cand_list.len() as f64
-            + if matches!(ae_setup, Some((_, AeNorm::Block))) {
-                64.0
-            } else {
-                0.0
-            };
-        for (j, &gb) in cand_list.iter().enumerate() {
-            if let Some(slot) = cand[gb].as_mut() {
-                let eb = latent_eb(s.latent_factor, abs, cand_aff[j]).unwrap_or(1.0);
-                slot.2 = latent_bits(&sigma, eb) + extra;
-            }
+    let pred = predict(model, &recon, s.parallel)?;
+    if pred.len() != list.len() * bpv {
+        return Err(PressioError::Internal("decoder output size".into()));
+    }
+    // Estimated latent cost per block: Gaussian entropy at the block's bound plus the exact
+    // storage of unpredictable latents (and of the block normalisation).
+    let sigma = latent_sigma(&z, latent);
+    let unpred = codes.iter().filter(|&&c| c == 0).count() as f64;
+    let extra = unpred * 32.0 / list.len() as f64 + if norm == AeNorm::Block { 64.0 } else { 0.0 };
+    for (j, &gb) in list.iter().enumerate() {
+        if let Some(slot) = blocks[gb].as_mut() {
+            let eb = latent_eb(s.latent_factor, abs, affs[j]).unwrap_or(1.0);
+            slot.2 = latent_bits(&sigma, eb) + extra;
         }
     }
+    Ok(Some(AeCandidates {
+        model,
+        norm,
+        blocks,
+        codes,
+        recon,
+        pred,
+    }))
+}
 
-    let sel = select(
-        &g,
-        values,
-        abs,
-        (!cand_list.is_empty()).then(|| AeCandidate {
-            pred: first_pass.as_slice(),
-            blocks: &cand,
-        }),
-        s.selection,
-        s.parallel,
-    )?;
-
-    // Pass 2: the AE blocks' latents and predictions, in block order. The portable engine
-    // computes every block independently, so the first pass's predictions are exactly the
-    // ones the decoder will compute from the stored latents.
-    let mut ae_list: Vec<usize> = (0..nblocks)
-        .filter(|&b| sel.choices[b] == Choice::Ae)
-        .collect();
-    let mut ae_head = None;
-    let mut ae_pred = Vec::new();
-    let mut ae_aff = Vec::new();
-    let mut lat_section: Option<(Section, usize, usize)> = None;
-    if let (Some((model, norm)), false) = (ae_setup, ae_list.is_empty()) {
-        let latent = model.config().latent;
-        let mut z = Vec::with_capacity(ae_list.len() * latent);
-        let mut codes = Vec::with_capacity(ae_list.len() * latent);
+impl AeCandidates<'_> {
+    /// The `AELT` section, header part and predictions of the blocks `chosen` (in block order,
+    /// every one a candidate).
+    pub(crate) fn latent_part(
+        &self,
+        chosen: &[usize],
+        s: &Settings,
+        bpv: usize,
+    ) -> Result<LatentPart> {
+        let latent = self.model.config().latent;
+        let mut codes = Vec::with_capacity(chosen.len() * latent);
+        let mut pred = Vec::with_capacity(chosen.len() * bpv);
         let mut unpred = Vec::new();
+        let mut aff = Vec::with_capacity(chosen.len());
         let mut stored_aff = Vec::new();
-        for &b in &ae_list {
-            let (j, a, _) = cand[b].ok_or_else(|| PressioError::Internal("AE block".into()))?;
-            let r = &latent_recon[j * latent..(j + 1) * latent];
-            let c = &latent_codes[j * latent..(j + 1) * latent];
-            z.extend_from_slice(r);
+        for &b in chosen {
+            let (j, a, _) =
+                self.blocks[b].ok_or_else(|| PressioError::Internal("AE block".into()))?;
+            let r = &self.recon[j * latent..(j + 1) * latent];
+            let c = &self.codes[j * latent..(j + 1) * latent];
             codes.extend_from_slice(c);
-            ae_pred.extend_from_slice(&first_pass[j * bpv..(j + 1) * bpv]);
+            pred.extend_from_slice(&self.pred[j * bpv..(j + 1) * bpv]);
             unpred.extend(c.iter().zip(r).filter(|(c, _)| **c == 0).map(|(_, r)| *r));
-            ae_aff.push(a);
-            if norm == AeNorm::Block {
+            aff.push(a);
+            if self.norm == AeNorm::Block {
                 stored_aff.push(a.c as f32);
                 stored_aff.push(a.h as f32);
             }
@@ -986,29 +1037,88 @@ fn encode_typed<T: Float + LorenzoValue>(
         lp.extend_from_slice(&values_to_le_bytes(&stored_aff));
         let latent_len = lp.len();
         let zl = lossless::compress(&lp, lossless::DEFAULT_LEVEL)?;
-        lat_section = Some((Section::new(TAG_LATENT, zl), latent_len, unpred.len()));
-        ae_head = Some(AeHead {
-            norm,
-            latent_factor: s.latent_factor,
-            latent,
-            engine: Engine::Portable(portable::ENGINE_ID),
-            checksum: prediction_checksum(&ae_pred),
-            blocks: ae_list.len(),
-        });
+        Ok(LatentPart {
+            section: Section::new(TAG_LATENT, zl),
+            latent_len,
+            n_unpred: unpred.len(),
+            head: AeHead {
+                norm: self.norm,
+                latent_factor: s.latent_factor,
+                latent,
+                engine: Engine::Portable(portable::ENGINE_ID),
+                checksum: prediction_checksum(&pred),
+                blocks: chosen.len(),
+            },
+            pred,
+            aff,
+        })
     }
+}
+
+/// Encode a field of finite values with the settings' pipeline.
+fn encode_typed<T: Float + LorenzoValue>(
+    codec: &mut AeszCodec<'_>,
+    values: &[T],
+    dims: &[usize],
+    abs: f64,
+) -> Result<Vec<Section>> {
+    match codec.settings.pipeline {
+        Pipeline::Sz2 => encode_sz2(codec, values, dims, abs),
+        Pipeline::Interp => crate::interp_body::encode(codec, values, dims, abs),
+    }
+}
+
+/// Encode a field of finite values with the paper's SZ2.1-style blockwise pipeline.
+fn encode_sz2<T: Float + LorenzoValue>(
+    codec: &mut AeszCodec<'_>,
+    values: &[T],
+    dims: &[usize],
+    abs: f64,
+) -> Result<Vec<Section>> {
+    let s = codec.settings.clone();
+    let g = Geometry::new(dims, s.k, &s.block)?;
+    let nblocks = g.total_blocks();
+    let bpv = g.block_volume();
+    let cands = ae_candidates(codec.model, &s, &g, values, abs)?;
+
+    let sel = select(
+        &g,
+        values,
+        abs,
+        cands.as_ref().map(|c| AeCandidate {
+            pred: c.pred.as_slice(),
+            blocks: &c.blocks,
+        }),
+        s.selection,
+        s.parallel,
+    )?;
+
+    // The AE blocks' latents and predictions, in block order. The portable engine computes
+    // every block independently, so the candidates' predictions are exactly the ones the
+    // decoder will compute from the stored latents.
+    let mut ae_list: Vec<usize> = (0..nblocks)
+        .filter(|&b| sel.choices[b] == Choice::Ae)
+        .collect();
+    let mut latent_part = match (&cands, ae_list.is_empty()) {
+        (Some(c), false) => Some(c.latent_part(&ae_list, &s, bpv)?),
+        _ => None,
+    };
+    let (ae_pred, ae_aff) = latent_part.as_ref().map_or((&[][..], &[][..]), |l| {
+        (l.pred.as_slice(), l.aff.as_slice())
+    });
     let mut body = code_body(
         &g,
         values,
         abs,
         &sel.choices,
         &sel.means,
-        &ae_pred,
-        &ae_aff,
+        ae_pred,
+        ae_aff,
         s.parallel,
     )?;
     // Also code the field without the autoencoder and keep the smaller stream, so that small
     // fields or fields the model does not suit never pay for latents.
-    if let Some((sec, latent_len, n_lat_unpred)) = &lat_section {
+    if let Some(lp) = &latent_part {
         let plain = code_body(
             &g,
             values,
@@ -1021,33 +1131,12 @@ fn encode_typed<T: Float + LorenzoValue>(
         )?;
         // whole streams: payloads, the latent section and its 12-byte frame, and the header
         // (whose autoencoder part only the AE stream has)
-        let head_len =
-            |ae: Option<AeHead>, b: &Body, (latent_len, n_lat_unpred): (usize, usize)| {
-                Head {
-                    version: BODY_VERSION,
-                    k: g.k,
-                    block: g.block[..g.kb].to_vec(),
-                    radius: RADIUS,
-                    ae,
-                    n_mean: b.n_mean,
-                    n_unpred: b.n_unpred,
-                    payload_len: b.payload_len,
-                    n_lat_unpred,
-                    latent_len,
-                }
-                .to_bytes()
-                .len()
-            };
-        let (sec, latent_len, n_lat_unpred) = (sec, *latent_len, *n_lat_unpred);
-        let with_ae = head_len(ae_head.clone(), &body, (latent_len, n_lat_unpred))
-            + body.zipped.len()
-            + sec.data.len()
-            + 12;
-        let without = head_len(None, &plain, (0, 0)) + plain.zipped.len();
+        let head_len = |ae: Option<&LatentPart>, b: &Body| sz2_head(&g, ae, b).to_bytes().len();
+        let with_ae = head_len(Some(lp), &body) + body.zipped.len() + lp.section.data.len() + 12;
+        let without = head_len(None, &plain) + plain.zipped.len();
         if without <= with_ae {
             body = plain;
-            lat_section = None;
-            ae_head = None;
+            latent_part = None;
             ae_list.clear();
         }
     }
@@ -1056,30 +1145,38 @@ fn encode_typed<T: Float + LorenzoValue>(
     st.ae_blocks = ae_list.len() as u64;
     st.mean_blocks = body.n_mean as u64;
     st.lorenzo_blocks = (nblocks - ae_list.len() - body.n_mean) as u64;
+    st.interp_blocks = 0;
     st.payload_bytes = body.zipped.len() as u64;
     st.unpredictable = body.n_unpred as u64;
-    st.latent_bytes = lat_section.as_ref().map_or(0, |l| l.0.data.len() as u64);
+    st.latent_bytes = latent_part
+        .as_ref()
+        .map_or(0, |l| l.section.data.len() as u64);
 
-    let head = Head {
-        version: BODY_VERSION,
-        k: g.k,
-        block: g.block[..g.kb].to_vec(),
-        radius: RADIUS,
-        ae: ae_head,
-        n_mean: body.n_mean,
-        n_unpred: body.n_unpred,
-        payload_len: body.payload_len,
-        n_lat_unpred: lat_section.as_ref().map_or(0, |l| l.2),
-        latent_len: lat_section.as_ref().map_or(0, |l| l.1),
-    };
+    let head = sz2_head(&g, latent_part.as_ref(), &body);
     let mut sections = vec![
         Section::new(TAG_HEAD, head.to_bytes()),
         Section::new(TAG_PAYLOAD, body.zipped),
     ];
-    if let Some((sec, _, _)) = lat_section {
-        sections.push(sec);
+    if let Some(lp) = latent_part {
+        sections.push(lp.section);
     }
     Ok(sections)
+}
+
+/// The header of an SZ2-pipeline stream with payload `b` and, when AE blocks are used, `ae`.
+fn sz2_head(g: &Geometry, ae: Option<&LatentPart>, b: &Body) -> Head {
+    Head {
+        version: BODY_VERSION_SZ2,
+        k: g.k,
+        block: g.block[..g.kb].to_vec(),
+        radius: RADIUS,
+        ae: ae.map(|l| l.head.clone()),
+        n_mean: b.n_mean,
+        n_unpred: b.n_unpred,
+        payload_len: b.payload_len,
+        n_lat_unpred: ae.map_or(0, |l| l.n_unpred),
+        latent_len: ae.map_or(0, |l| l.latent_len),
+    }
 }
 
 /// Compute a stream's AE predictions the way it was made, refusing where this build or host
@@ -1144,32 +1241,24 @@ fn stream_predictions(
     Ok(pred)
 }
 
-fn decode_typed<T: Float + LorenzoValue>(
-    codec: &mut AeszCodec<'_>,
+/// The normalised AE predictions and normalisations of a stream's AE blocks (in block order),
+/// recomputed from its latents; empty when the stream uses no autoencoder.
+pub(crate) fn decode_latents(
+    codec: &AeszCodec<'_>,
     stream: &ParsedStream<'_>,
-    dims: &[usize],
+    h: &Head,
+    g: &Geometry,
     abs: f64,
-    out: &mut [T],
-) -> Result<()> {
-    let n = out.len();
-    let h = Head::read(stream, n)?;
-    let g = Geometry::new(dims, h.k, &h.block)?;
-    if g.slice_len() * g.nslices != n {
-        return Err(PressioError::corrupt(
-            "aesz: geometry does not match the dims",
-        ));
-    }
+) -> Result<(Vec<f32>, Vec<Affine>)> {
     let nblocks = g.total_blocks();
     let bpv = g.block_volume();
-
-    // Autoencoder predictions first (they only depend on the latents).
     let mut ae_pred = Vec::new();
     let mut ae_aff = Vec::new();
     if let Some(a) = &h.ae {
         let model = codec.model.ok_or_else(|| {
             PressioError::Model("this stream uses the autoencoder but no model is loaded".into())
         })?;
-        check_model_matches(model, &g, a.latent)?;
+        check_model_matches(model, g, a.latent)?;
         if a.blocks > nblocks {
             return Err(PressioError::corrupt("aesz: more AE blocks than blocks"));
         }
@@ -1226,6 +1315,36 @@ fn decode_typed<T: Float + LorenzoValue>(
         }
     }
 
+    Ok((ae_pred, ae_aff))
+}
+
+fn decode_typed<T: Float + LorenzoValue>(
+    codec: &mut AeszCodec<'_>,
+    stream: &ParsedStream<'_>,
+    dims: &[usize],
+    abs: f64,
+    out: &mut [T],
+) -> Result<()> {
+    let n = out.len();
+    if stream.optional_section(TAG_HEAD).is_none() {
+        return crate::interp_body::decode_plain(codec, stream, dims, abs, out);
+    }
+    let h = Head::read(stream, n)?;
+    let g = Geometry::new(dims, h.k, &h.block)?;
+    if g.slice_len() * g.nslices != n {
+        return Err(PressioError::corrupt(
+            "aesz: geometry does not match the dims",
+        ));
+    }
+    let nblocks = g.total_blocks();
+    let bpv = g.block_volume();
+
+    if h.version == BODY_VERSION_INTERP {
+        return crate::interp_body::decode(codec, stream, &h, &g, dims, abs, out);
+    }
+    // Autoencoder predictions first (they only depend on the latents).
+    let (ae_pred, ae_aff) = decode_latents(codec, stream, &h, &g, abs)?;
+
     let payload = lossless::decompress(stream.section(TAG_PAYLOAD)?, h.payload_len)?;
     if payload.len() != h.payload_len {
         return Err(PressioError::corrupt("aesz: payload has the wrong size"));
@@ -1249,7 +1368,10 @@ fn decode_typed<T: Float + LorenzoValue>(
     let means: Vec<T> = values_from_le_bytes(&rest[ub + nblocks..])?;
     let n_ae = choices.iter().filter(|&&c| c == Choice::Ae).count();
     let n_mean = choices.iter().filter(|&&c| c == Choice::Mean).count();
-    if n_ae != h.ae.as_ref().map_or(0, |a| a.blocks) || n_mean != h.n_mean {
+    if n_ae != h.ae.as_ref().map_or(0, |a| a.blocks)
+        || n_mean != h.n_mean
+        || choices.contains(&Choice::Interp)
+    {
         return Err(PressioError::corrupt(
             "aesz: predictor counts do not match the header",
         ));
@@ -1278,11 +1400,11 @@ fn decode_typed<T: Float + LorenzoValue>(
                     aff = ae_aff[k_ae];
                     k_ae += 1;
                 }
-                Choice::Lorenzo => {}
+                Choice::Lorenzo | Choice::Interp => {}
             }
             for_points(&g, o, e, |i, c| {
                 let pred = match choice {
-                    Choice::Lorenzo => lorenzo(&g, buf, c)?,
+                    Choice::Lorenzo | Choice::Interp => lorenzo(&g, buf, c)?,
                     Choice::Mean => mean,
                     Choice::Ae => {
                         let t = ((c[2] - o[2]) * g.block[1] + (c[1] - o[1])) * g.block[0]
@@ -1300,7 +1422,13 @@ fn decode_typed<T: Float + LorenzoValue>(
     Ok(())
 }
 
-pressio_ml_codec::field_codec_by_width!(AeszCodec<'_>, encode_typed, decode_typed);
+/// Whether the last encoding used the autoencoder (a stream without AE blocks needs no model
+/// and names none).
+fn uses_model(codec: &AeszCodec<'_>) -> bool {
+    codec.stats.ae_blocks > 0
+}
+
+pressio_ml_codec::field_codec_by_width!(AeszCodec<'_>, encode_typed, decode_typed, uses_model: uses_model);
 
 #[cfg(test)]
 mod tests {

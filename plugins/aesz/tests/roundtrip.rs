@@ -2,7 +2,7 @@
 //! fields, thread-count independence, engine, model and device mismatches, version 1 streams, missing models, tiny and
 //! degenerate inputs.
 
-use pressio_ml_aesz::codec::{Engine, Head, BODY_VERSION, TAG_HEAD};
+use pressio_ml_aesz::codec::{Engine, Head, BODY_VERSION_INTERP, BODY_VERSION_SZ2, TAG_HEAD};
 use pressio_ml_codec::container::{write_stream, ParsedStream, Section};
 use pressio_ml_core::{Compressor, DType, Data, Options, PressioError, Registry, RegistryBuilder};
 use pressio_ml_testdata::{data_dir, max_abs_error, value_range};
@@ -84,18 +84,23 @@ fn held_out() -> Vec<(&'static str, Data, &'static str)> {
 #[test]
 fn bounds_hold_on_held_out_fields() {
     for (name, input, model) in held_out() {
-        for rel in [1e-2, 1e-3, 1e-4] {
+        for (pipeline, rel) in [
+            ("interp", 1e-1),
+            ("interp", 3e-2),
+            ("interp", 1e-3),
+            ("sz2", 1e-2),
+            ("sz2", 1e-4),
+        ] {
             let opts = Options::new()
                 .with("pressio:rel", rel)
+                .with("aesz:pipeline", pipeline)
                 .with("aesz:model", model);
             let mut c = compressor(&opts);
             let s = compress(&mut c, &input);
             let out = decompress(&mut c, &s, &input).unwrap();
             check_bound(&input, &out, rel);
             let ratio = input.num_bytes() as f64 / s.num_bytes() as f64;
-            let r = c.get_metrics_results();
-            let _ = r;
-            eprintln!("{name} rel {rel}: ratio {ratio:.2}");
+            eprintln!("{name} {pipeline} rel {rel}: ratio {ratio:.2}");
         }
     }
 }
@@ -137,10 +142,16 @@ fn thread_count_changes_nothing() {
     ) else {
         return;
     };
-    for rel in [1e-2, 1e-3] {
+    for (pipeline, rel) in [
+        ("sz2", 1e-2),
+        ("sz2", 1e-3),
+        ("interp", 1e-1),
+        ("interp", 1e-2),
+    ] {
         let base = Options::new()
             .with("pressio:rel", rel)
             .with("aesz:model", "aesz-2d")
+            .with("aesz:pipeline", pipeline)
             .with("aesz:selection", "l1");
         let mut c1 = compressor(&base.clone().with("pressio:nthreads", 1u32));
         let mut c2 = compressor(&base.clone().with("pressio:nthreads", 2u32));
@@ -160,19 +171,33 @@ fn thread_count_changes_nothing() {
     }
 }
 
-/// A stream of the CESM test field that uses the autoencoder.
+/// The options of a stream of the CESM test field that uses the autoencoder, with
+/// `pipeline`, and the bound they set.
+fn ae_options(pipeline: &str) -> (Options, f64) {
+    // the SZ2 pipeline with the paper's rule takes AE blocks at 1e-2; the interpolation
+    // pipeline takes them at the loose bounds where they pay
+    let rel = if pipeline == "sz2" { 1e-2 } else { 1e-1 };
+    let o = Options::new()
+        .with("pressio:rel", rel)
+        .with("aesz:model", "aesz-2d")
+        .with("aesz:pipeline", pipeline)
+        .with("aesz:selection", "l1");
+    (o, rel)
+}
+
+/// A stream of the CESM test field that uses the autoencoder (SZ2 pipeline).
 fn ae_stream() -> Option<(Data, Data)> {
+    ae_stream_of("sz2")
+}
+
+/// A stream of the CESM test field that uses the autoencoder, with `pipeline`.
+fn ae_stream_of(pipeline: &str) -> Option<(Data, Data)> {
     let input = load(
         "geocat/cesm_trefht_ens_8x110x64x128.f32",
         &[128, 64, 2],
         7 * 110 + 30,
     )?;
-    let mut c = compressor(
-        &Options::new()
-            .with("pressio:rel", 1e-2)
-            .with("aesz:model", "aesz-2d")
-            .with("aesz:selection", "l1"),
-    );
+    let mut c = compressor(&ae_options(pipeline).0);
     let s = compress(&mut c, &input);
     let ae = c
         .plugin()
@@ -206,37 +231,49 @@ fn edit_head(stream: &Data, edit: impl FnOnce(&mut Head)) -> Data {
 
 #[test]
 fn streams_name_their_engine_and_refuse_what_they_cannot_reproduce() {
-    let Some((input, s)) = ae_stream() else {
-        return;
-    };
-    let p = ParsedStream::parse(s.bytes()).unwrap();
-    let head = Head::read(&p, p.header.num_elements()).unwrap();
-    assert_eq!(head.version, BODY_VERSION);
-    assert_eq!(
-        head.ae.as_ref().unwrap().engine,
-        Engine::Portable(pressio_ml_nn::portable::ENGINE_ID)
-    );
-    // whatever device the decoder is told to use, the portable predictions decode
-    for device in ["auto", "cpu"] {
-        let mut c = compressor(&Options::new().with("aesz:device", device));
-        let out = decompress(&mut c, &s, &input).unwrap();
-        check_bound(&input, &out, 1e-2);
+    for (pipeline, version) in [("sz2", BODY_VERSION_SZ2), ("interp", BODY_VERSION_INTERP)] {
+        let Some((input, s)) = ae_stream_of(pipeline) else {
+            return;
+        };
+        let rel = ae_options(pipeline).1;
+        let p = ParsedStream::parse(s.bytes()).unwrap();
+        let head = Head::read(&p, p.header.num_elements()).unwrap();
+        assert_eq!(head.version, version);
+        assert_eq!(
+            head.ae.as_ref().unwrap().engine,
+            Engine::Portable(pressio_ml_nn::portable::ENGINE_ID)
+        );
+        // whatever device the decoder is told to use, the portable predictions decode
+        for device in ["auto", "cpu"] {
+            let mut c = compressor(&Options::new().with("aesz:device", device));
+            let out = decompress(&mut c, &s, &input).unwrap();
+            check_bound(&input, &out, rel);
+        }
+        let mut c = compressor(&Options::new());
+
+        // another engine: refused, naming both
+        let other_engine = edit_head(&s, |h| {
+            h.ae.as_mut().unwrap().engine =
+                Engine::Portable(pressio_ml_nn::portable::ENGINE_ID + 1);
+        });
+        let e = decompress(&mut c, &other_engine, &input).unwrap_err();
+        assert!(matches!(e, PressioError::StreamMismatch(_)), "{e}");
+        assert!(e.to_string().contains("portable engine"), "{e}");
+
+        // predictions that differ from the recorded ones: refused after recomputing them
+        let other = edit_head(&s, |h| h.ae.as_mut().unwrap().checksum ^= 1);
+        let e = decompress(&mut c, &other, &input).unwrap_err();
+        assert!(matches!(e, PressioError::StreamMismatch(_)), "{e}");
+        assert!(e.to_string().contains("checksum"), "{e}");
+
+        // a header that claims a block count the choices do not have
+        let miscounted = edit_head(&s, |h| h.ae.as_mut().unwrap().blocks += 1);
+        let e = decompress(&mut c, &miscounted, &input).unwrap_err();
+        assert!(
+            matches!(e, PressioError::CorruptStream(_)),
+            "{pipeline}: {e}"
+        );
     }
-    let mut c = compressor(&Options::new());
-
-    // another engine: refused, naming both
-    let other_engine = edit_head(&s, |h| {
-        h.ae.as_mut().unwrap().engine = Engine::Portable(pressio_ml_nn::portable::ENGINE_ID + 1);
-    });
-    let e = decompress(&mut c, &other_engine, &input).unwrap_err();
-    assert!(matches!(e, PressioError::StreamMismatch(_)), "{e}");
-    assert!(e.to_string().contains("portable engine"), "{e}");
-
-    // predictions that differ from the recorded ones: refused after recomputing them
-    let other = edit_head(&s, |h| h.ae.as_mut().unwrap().checksum ^= 1);
-    let e = decompress(&mut c, &other, &input).unwrap_err();
-    assert!(matches!(e, PressioError::StreamMismatch(_)), "{e}");
-    assert!(e.to_string().contains("checksum"), "{e}");
 }
 
 /// A body version 1 stream (libtorch predictions on the CPU), written by the previous release
@@ -297,7 +334,7 @@ fn models_dir() -> PathBuf {
 
 #[test]
 fn another_model_is_refused_naming_both() {
-    let Some((input, s)) = ae_stream() else {
+    let (Some((input, s)), Some((_, s_interp))) = (ae_stream(), ae_stream_of("interp")) else {
         return;
     };
     // a copy of the 2-D model with one weight changed, under another name
@@ -315,17 +352,19 @@ fn another_model_is_refused_naming_both() {
     pressio_ml_nn::model::write_manifest(&dir, &m).unwrap();
 
     let path = dir.join("other-2d.json");
-    let mut c = compressor(&Options::new().with("aesz:model", path.to_str().unwrap()));
-    let e = decompress(&mut c, &s, &input).unwrap_err();
-    assert!(matches!(e, PressioError::StreamMismatch(_)), "{e}");
-    let msg = e.to_string();
-    assert!(
-        msg.contains("other-2d") && msg.contains(&files.manifest.name),
-        "{msg}"
-    );
-    // the stream's own model still works
-    let mut ok = compressor(&Options::new());
-    decompress(&mut ok, &s, &input).unwrap();
+    for s in [&s, &s_interp] {
+        let mut c = compressor(&Options::new().with("aesz:model", path.to_str().unwrap()));
+        let e = decompress(&mut c, s, &input).unwrap_err();
+        assert!(matches!(e, PressioError::StreamMismatch(_)), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains("other-2d") && msg.contains(&files.manifest.name),
+            "{msg}"
+        );
+        // the stream's own model still works
+        let mut ok = compressor(&Options::new());
+        decompress(&mut ok, s, &input).unwrap();
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -413,21 +452,22 @@ fn cuda_requests_fail_clearly_without_cuda() {
 /// `aesz:device=cpu` decodes with `auto` and `cpu`, to the same bytes.
 #[test]
 fn streams_made_on_any_device_decode_on_the_cpu() {
-    let Some((input, _)) = ae_stream() else {
+    for pipeline in ["sz2", "interp"] {
+        streams_made_on_any_device_decode_on_the_cpu_with(pipeline);
+    }
+}
+
+fn streams_made_on_any_device_decode_on_the_cpu_with(pipeline: &str) {
+    let Some((input, _)) = ae_stream_of(pipeline) else {
         return;
     };
+    let (base, rel) = ae_options(pipeline);
     let cuda = pressio_ml_nn::device::cuda_device_count() > 0;
     let encoders: &[&str] = if cuda { &["cpu", "cuda"] } else { &["cpu"] };
     if !cuda {
         eprintln!("SKIPPED (partly): no CUDA device; the CPU-only half runs");
     }
-    let opts = |device: &str| {
-        Options::new()
-            .with("pressio:rel", 1e-2)
-            .with("aesz:model", "aesz-2d")
-            .with("aesz:selection", "l1")
-            .with("aesz:device", device)
-    };
+    let opts = |device: &str| base.clone().with("aesz:device", device);
     let mut outputs = Vec::new();
     for enc in encoders {
         let mut c = compressor(&opts(enc));
@@ -436,7 +476,7 @@ fn streams_made_on_any_device_decode_on_the_cpu() {
             let mut d = compressor(&Options::new().with("aesz:device", *dec));
             let out = decompress(&mut d, &s, &input)
                 .unwrap_or_else(|e| panic!("encoder on {enc}, decoder on {dec}: {e}"));
-            check_bound(&input, &out, 1e-2);
+            check_bound(&input, &out, rel);
             outputs.push((enc, dec, s.bytes().to_vec(), out.bytes().to_vec()));
         }
     }
@@ -550,4 +590,86 @@ fn shipped_models_exist_and_are_small() {
         assert!(!t.train.is_empty() && !t.test.is_empty() && t.epochs > 0);
         assert!(t.final_losses.contains_key("test_mse"));
     }
+}
+
+fn psnr(a: &[f32], b: &[f32]) -> f64 {
+    let mse = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    20.0 * value_range(a).log10() - 10.0 * mse.log10()
+}
+
+/// Bytes and PSNR of `id` with `opts` on `input`.
+fn rd_point(id: &str, opts: &Options, input: &Data) -> (usize, f64, u64) {
+    let mut b = RegistryBuilder::new();
+    pressio_ml_aesz::register(&mut b).unwrap();
+    pressio_ml_classic::register(&mut b).unwrap();
+    let mut c = b.build().compressor(id).unwrap();
+    c.set_options(opts).unwrap();
+    let s = compress(&mut c, input);
+    let out = decompress(&mut c, &s, input).unwrap();
+    let ae = c
+        .plugin()
+        .metrics_results()
+        .get_typed::<u64>("aesz:ae_blocks")
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    let p = psnr(
+        input.as_slice::<f32>().unwrap(),
+        out.as_slice::<f32>().unwrap(),
+    );
+    (s.num_bytes(), p, ae)
+}
+
+/// The interpolation pipeline is classic's body plus autoencoder blocks: without AE blocks the
+/// stream is no larger than classic's (same body, no model slot); with them, on a held-out
+/// CESM field at loose bounds, its point lies above classic's rate-distortion curve (PSNR
+/// against log bytes, between classic at the bound and at a third of it), i.e. at equal PSNR
+/// it has the larger ratio.
+#[test]
+fn interp_pipeline_is_classic_plus_blocks_that_pay() {
+    let Some(input) = load(
+        "geocat/cesm_trefht_ens_8x110x64x128.f32",
+        &[128, 64, 4],
+        7 * 110 + 60,
+    ) else {
+        return;
+    };
+    let mut used = 0;
+    for rel in [1e-1, 3e-2, 1e-2, 1e-3] {
+        let o = Options::new()
+            .with("pressio:rel", rel)
+            .with("aesz:model", "aesz-2d");
+        let (bytes, p, ae) = rd_point("aesz", &o, &input);
+        let (c_bytes, c_p, _) =
+            rd_point("classic", &Options::new().with("pressio:rel", rel), &input);
+        if ae == 0 {
+            assert!(bytes <= c_bytes, "rel {rel}: {bytes} > classic {c_bytes}");
+            assert_eq!(p, c_p, "rel {rel}");
+            continue;
+        }
+        used += 1;
+        let (t_bytes, t_p, _) = rd_point(
+            "classic",
+            &Options::new().with("pressio:rel", rel / 3.0),
+            &input,
+        );
+        // classic's PSNR at aesz's bytes, on the line through its two points
+        let t = ((bytes as f64).ln() - (c_bytes as f64).ln())
+            / ((t_bytes as f64).ln() - (c_bytes as f64).ln());
+        let classic_at = c_p + t * (t_p - c_p);
+        eprintln!(
+            "rel {rel}: aesz {bytes} B {p:.2} dB ({ae} AE blocks), classic {c_bytes} B {c_p:.2} dB \
+             / {t_bytes} B {t_p:.2} dB: {classic_at:.2} dB at aesz's bytes"
+        );
+        assert!(
+            p > classic_at,
+            "rel {rel}: {p} dB <= classic's {classic_at} dB"
+        );
+    }
+    assert!(used > 0, "the autoencoder paid at no bound");
 }

@@ -18,7 +18,7 @@
 use crate::tune;
 use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
 use pressio_ml_codec::container::{ParsedStream, Section, Tag};
-use pressio_ml_codec::interp::{self, merge_to_four, ExternalPredictor, InterpPlan};
+use pressio_ml_codec::interp::{self, merge_to_four, ExternalPredictor, InterpPlan, PointHooks};
 use pressio_ml_codec::lorenzo::{self, LorenzoValue};
 use pressio_ml_codec::quantizer::{values_from_le_bytes, values_to_le_bytes, Float};
 use pressio_ml_codec::{huffman, lossless};
@@ -198,12 +198,26 @@ pub fn encode_interp<T: Float>(
     abs: f64,
     params: &interp::InterpParams,
 ) -> Result<Vec<Section>> {
+    encode_interp_hooked(codec, values, dims, abs, params, PointHooks::default())
+}
+
+/// [`encode_interp`] with per-point [`PointHooks`]: predictions of chosen points supplied by
+/// the caller (decoded by [`decode_body_overridden`] with the same array) and a record of every
+/// point's prediction and level bound.
+pub fn encode_interp_hooked<T: Float>(
+    codec: &mut ClassicCodec<'_>,
+    values: &[T],
+    dims: &[usize],
+    abs: f64,
+    params: &interp::InterpParams,
+    hooks: PointHooks<'_, T>,
+) -> Result<Vec<Section>> {
     let plan = InterpPlan::standard(dims, abs, params)?;
     let mut work = values.to_vec();
-    let enc = interp::compress_in_place_reusing(
+    let enc = interp::compress_in_place_with(
         &mut work,
         &plan,
-        None,
+        hooks,
         std::mem::take(&mut *codec.scratch),
     )?;
     drop(work);
@@ -331,6 +345,52 @@ pub fn decode_body<T: Float + LorenzoValue>(
     external: Option<&mut dyn ExternalPredictor<T>>,
     out: &mut [T],
 ) -> Result<()> {
+    decode_impl(
+        codec,
+        stream,
+        dims,
+        abs,
+        Predictions::External(external),
+        out,
+    )
+}
+
+/// Decode the classic sections of a stream made by [`encode_interp_hooked`] with `overrides`
+/// (the same array: per point, a prediction that replaces interpolation where it is not NaN).
+pub fn decode_body_overridden<T: Float + LorenzoValue>(
+    codec: &mut ClassicCodec<'_>,
+    stream: &ParsedStream<'_>,
+    dims: &[usize],
+    abs: f64,
+    overrides: &[T],
+    out: &mut [T],
+) -> Result<()> {
+    decode_impl(
+        codec,
+        stream,
+        dims,
+        abs,
+        Predictions::Overrides(overrides),
+        out,
+    )
+}
+
+/// Predictions from outside the body that a decoder replays.
+enum Predictions<'a, T: Float> {
+    /// An external predictor of whole levels, if any.
+    External(Option<&'a mut dyn ExternalPredictor<T>>),
+    /// Per-point predictions (NaN: none).
+    Overrides(&'a [T]),
+}
+
+fn decode_impl<T: Float + LorenzoValue>(
+    codec: &mut ClassicCodec<'_>,
+    stream: &ParsedStream<'_>,
+    dims: &[usize],
+    abs: f64,
+    from_outside: Predictions<'_, T>,
+    out: &mut [T],
+) -> Result<()> {
     let n = out.len();
     let dims = merge_to_four(&interp::squeeze_dims(dims, n)?);
     let head = stream.section(TAG_HEADER)?;
@@ -399,7 +459,7 @@ pub fn decode_body<T: Float + LorenzoValue>(
             &anchors,
             &codes,
             &unpred,
-            external,
+            from_outside,
             out,
         )
     });
@@ -453,12 +513,20 @@ fn reconstruct<T: Float + LorenzoValue>(
     anchors: &[T],
     codes: &[u32],
     unpred: &[T],
-    external: Option<&mut dyn ExternalPredictor<T>>,
+    from_outside: Predictions<'_, T>,
     out: &mut [T],
 ) -> Result<()> {
-    match plan {
-        Some(p) => interp::decompress_into(p, anchors, codes, unpred, external, out),
-        None => {
+    match (plan, from_outside) {
+        (Some(p), Predictions::External(external)) => {
+            interp::decompress_into(p, anchors, codes, unpred, external, out)
+        }
+        (Some(p), Predictions::Overrides(o)) => {
+            interp::decompress_into_with(p, anchors, codes, unpred, o, out)
+        }
+        (None, Predictions::Overrides(_)) => Err(PressioError::corrupt(
+            "a Lorenzo body where per-point predictions were expected",
+        )),
+        (None, Predictions::External(_)) => {
             if !anchors.is_empty() {
                 return Err(PressioError::corrupt("Lorenzo stream with anchors"));
             }

@@ -19,14 +19,17 @@
 use crate::enhancer::{self, stored_params, Folded, TrainInfo, TrainSettings};
 use crate::features::{GroupInputs, Layout, PATCH_LEN};
 use crate::grouping::{self, Grouping, NO_GROUP};
+use crate::linear::{self, Filter, Stencil};
 use crate::plan::{plan, Plan, MIN_GROUP_POINTS};
 use crate::strict::{applies, decide, enhance, Outcome, SLACK_FRACTION};
 use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
 use pressio_ml_codec::container::{ParsedStream, Section, Tag};
 use pressio_ml_codec::field::{FieldCodec, Float};
 use pressio_ml_codec::points::{decode_indices, decode_points, encode_indices, encode_points};
+use pressio_ml_codec::rd::RdEnvelope;
 use pressio_ml_core::{
-    check_decompressed, keys, CompressorPlugin, Data, Options, PressioError, Registry, Result,
+    check_decompressed, keys, CompressorPlugin, DType, Data, Options, PressioError, Registry,
+    Result,
 };
 use rand::seq::index::sample;
 use rand::SeedableRng;
@@ -48,10 +51,43 @@ pub const TAG_EXACT: Tag = Tag(*b"EXCT");
 /// Fingerprint of the inner compressor's decoded values.
 pub const TAG_INNER_PRINT: Tag = Tag(*b"XPFP");
 /// Most values of `X'` a fingerprint samples.
-const PRINT_SAMPLES: usize = 32;
-/// Layout version of the `GWLZ` section: 2 since enhancer predictions come from the portable
-/// engine (layout 1 streams were predicted by libtorch, whose bits depend on the host).
-const LAYOUT: u8 = 2;
+const PRINT_SAMPLES: usize = 8;
+/// Layout version of the `GWLZ` section: 3 since it names the enhancer kind (layout 2 streams,
+/// whose enhancers are all networks predicted by the portable engine, are still read; layout 1
+/// streams were predicted by libtorch, whose bits depend on the host).
+const LAYOUT: u8 = 3;
+/// Oldest layout read.
+const MIN_LAYOUT: u8 = 2;
+/// Bytes of a section's frame in the container (tag, length, checksum).
+const SECTION_FRAME: usize = 12;
+/// Group counts the linear enhancer tries (each within the plan's limit).
+const LINEAR_GROUPS: [usize; 5] = [1, 2, 4, 8, 16];
+
+/// What enhances a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnhancerKind {
+    /// The paper's two-layer CNN, trained at compression time ([`enhancer`]).
+    Cnn,
+    /// A least-squares filter over a 3-D neighbourhood ([`linear`]).
+    Linear,
+}
+
+impl EnhancerKind {
+    /// Option spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            EnhancerKind::Cnn => "cnn",
+            EnhancerKind::Linear => "linear",
+        }
+    }
+
+    fn code(self) -> u8 {
+        match self {
+            EnhancerKind::Cnn => 0,
+            EnhancerKind::Linear => 1,
+        }
+    }
+}
 /// Most groups a stream may declare.
 pub const MAX_GROUPS: usize = 1024;
 /// Most hidden channels a stream may declare.
@@ -83,6 +119,11 @@ pub struct Settings {
     pub max_overhead: f64,
     /// Keep the bound at every point.
     pub strict: bool,
+    /// What enhances a group.
+    pub enhancer: EnhancerKind,
+    /// Emit the inner stream alone when the enhanced stream does not beat the inner
+    /// compressor's rate-distortion envelope.
+    pub step_aside: bool,
     /// Paper's out-of-group placeholder.
     pub mask: bool,
     /// Training seed.
@@ -126,6 +167,12 @@ pub struct RunStats {
     pub mse_enhanced: f64,
     /// The inner compressor's own metrics results.
     pub inner_results: Options,
+    /// Whether the encoder emitted the inner stream alone because enhancement did not pay in
+    /// rate-distortion terms.
+    pub stepped_aside: bool,
+    /// PSNR gain (dB) of the enhanced stream over the inner compressor's envelope at equal size,
+    /// as the encoder estimated it (0 when not measured).
+    pub rd_gain_db: f64,
 }
 
 /// The `GWLZ` section.
@@ -133,6 +180,7 @@ pub struct RunStats {
 struct Meta {
     mask: bool,
     strict: bool,
+    kind: EnhancerKind,
     channels: usize,
     boundaries: Vec<f64>,
     /// Per group: residual scale if the group has a model.
@@ -145,6 +193,7 @@ impl Meta {
         w.put_u8(LAYOUT);
         w.put_u8(self.mask as u8);
         w.put_u8(self.strict as u8);
+        w.put_u8(self.kind.code());
         w.put_u32(self.channels as u32);
         w.put_u32(self.scales.len() as u32);
         for &b in &self.boundaries {
@@ -168,9 +217,9 @@ impl Meta {
                     .into(),
             ));
         }
-        if layout != LAYOUT {
+        if !(MIN_LAYOUT..=LAYOUT).contains(&layout) {
             return Err(PressioError::StreamMismatch(format!(
-                "gwlz metadata layout {layout}, this build reads {LAYOUT}"
+                "gwlz metadata layout {layout}, this build reads {MIN_LAYOUT} to {LAYOUT}"
             )));
         }
         let flag = |v: u8| match v {
@@ -180,6 +229,15 @@ impl Meta {
         };
         let mask = flag(r.u8()?)?;
         let strict = flag(r.u8()?)?;
+        let kind = if layout == 2 {
+            EnhancerKind::Cnn
+        } else {
+            match r.u8()? {
+                0 => EnhancerKind::Cnn,
+                1 => EnhancerKind::Linear,
+                k => return Err(PressioError::corrupt(format!("gwlz enhancer kind {k}"))),
+            }
+        };
         let channels = r.u32()? as usize;
         let groups = r.u32()? as usize;
         if groups > MAX_GROUPS || !(1..=MAX_CHANNELS).contains(&channels) {
@@ -207,10 +265,151 @@ impl Meta {
         Ok(Meta {
             mask,
             strict,
+            kind,
             channels,
             boundaries,
             scales,
         })
+    }
+}
+
+/// A group's enhancer.
+#[derive(Debug, Clone)]
+enum Model {
+    /// A trained network.
+    Cnn(Folded),
+    /// A least-squares filter.
+    Linear(Filter),
+}
+
+impl Model {
+    /// Append what the stream stores for it.
+    fn write(&self, w: &mut ByteWriter) {
+        match self {
+            Model::Cnn(m) => m.weights.iter().for_each(|&v| w.put_f32(v)),
+            Model::Linear(f) => f.write(w),
+        }
+    }
+}
+
+/// Everything that predicts a field's residuals: the value groups and each one's enhancer.
+#[derive(Clone)]
+struct Enhancers {
+    /// The n+1 group boundaries (empty: no groups).
+    boundaries: Vec<f64>,
+    /// The group of every point.
+    groups: Vec<u16>,
+    /// The members of every group, in index order.
+    members: Vec<Vec<usize>>,
+    /// Per group: the residual scale, when the group has an enhancer.
+    scales: Vec<Option<f32>>,
+    /// Per group: its enhancer.
+    models: Vec<Option<Model>>,
+    /// Hidden channels of the networks (1 for linear enhancers).
+    channels: usize,
+}
+
+impl Enhancers {
+    fn none(n: usize) -> Enhancers {
+        Enhancers {
+            boundaries: Vec::new(),
+            groups: vec![NO_GROUP; n],
+            members: Vec::new(),
+            scales: Vec::new(),
+            models: Vec::new(),
+            channels: 1,
+        }
+    }
+
+    /// Groups of `xp` with `n_groups` boundaries placed by `grouping`, and each group's
+    /// residual scale (its largest `|x - x'|`, capped at `abs`; none for groups too small or
+    /// without residual).
+    fn grouped(x: &[f64], xp: &[f64], n_groups: usize, grouping: Grouping, abs: f64) -> Enhancers {
+        let boundaries = if n_groups > 0 {
+            grouping::boundaries(xp, n_groups, grouping).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let g = boundaries.len().saturating_sub(1);
+        if g == 0 {
+            return Enhancers::none(xp.len());
+        }
+        let groups = grouping::assign(&boundaries, xp);
+        let members = members(&groups, g);
+        let scales = members
+            .iter()
+            .map(|m| {
+                let max_r = m
+                    .iter()
+                    .map(|&i| (x[i] - xp[i]).abs())
+                    .filter(|r| r.is_finite())
+                    .fold(0.0f64, f64::max)
+                    .min(abs) as f32;
+                let ok = m.len() >= MIN_GROUP_POINTS / 4 && max_r > 0.0 && max_r.is_finite();
+                ok.then_some(max_r)
+            })
+            .collect();
+        Enhancers {
+            boundaries,
+            groups,
+            members,
+            scales,
+            models: vec![None; g],
+            channels: 1,
+        }
+    }
+
+    /// A copy whose linear enhancers predict `alpha` times as much (their stored
+    /// coefficients scaled; networks are kept as they are).
+    fn shrunk(&self, alpha: f32, stencil: &Stencil) -> Enhancers {
+        let mut e = self.clone();
+        if alpha != 1.0 {
+            for m in e.models.iter_mut().flatten() {
+                if let Model::Linear(f) = m {
+                    if let Ok(g) = f.scaled(stencil, alpha as f64) {
+                        *f = g;
+                    }
+                }
+            }
+        }
+        e
+    }
+
+    fn inputs<'a>(&'a self, xp: &'a [f64], g: usize, mask: bool) -> GroupInputs<'a> {
+        GroupInputs {
+            xp,
+            groups: &self.groups,
+            group: g as u16,
+            lo: self.boundaries[g],
+            hi: self.boundaries[g + 1],
+            mask,
+        }
+    }
+
+    /// The predicted residuals of group `g`'s members, in order.
+    fn predict(
+        &self,
+        g: usize,
+        xp: &[f64],
+        layout: Layout,
+        stencil: &Stencil,
+        mask: bool,
+        parallel: bool,
+    ) -> Result<Option<Vec<f64>>> {
+        let (Some(model), Some(scale)) = (&self.models[g], self.scales[g]) else {
+            return Ok(None);
+        };
+        Ok(Some(match model {
+            Model::Cnn(m) => predict_group(
+                m,
+                &self.inputs(xp, g, mask),
+                layout,
+                &self.members[g],
+                scale,
+                parallel,
+            )?,
+            Model::Linear(f) => f.predict(stencil, xp, &self.members[g], scale as f64),
+        }))
     }
 }
 
@@ -448,11 +647,15 @@ fn decode_inner<T: Float>(
 }
 
 impl GwlzCodec<'_> {
+    /// Compress `values` with the inner compressor at `abs` and decode the stream as the
+    /// decoder will: the `INNR` section and `X'`. With `record`, the run's facts go into the
+    /// stats (the stream's own run; the finer runs that measure the envelope leave them alone).
     fn run_inner<T: Float>(
         &mut self,
         values: &[T],
         dims: &[usize],
         abs: f64,
+        record: bool,
     ) -> Result<(Vec<u8>, Vec<T>)> {
         let proto = self
             .inner
@@ -467,15 +670,19 @@ impl GwlzCodec<'_> {
                 "inner compressor: compression reported success but returned an empty stream",
             ));
         }
-        self.stats.inner_results = inner.metrics_results();
+        if record {
+            self.stats.inner_results = inner.metrics_results();
+        }
         let mut w = ByteWriter::with_capacity(stream.num_bytes() + id.len() + 8);
         w.put_str(&id);
         w.put_bytes(stream.bytes());
         let section = w.into_inner();
-        self.stats.inner_bytes = stream.num_bytes();
         // X' as the decoder will see it: decoded by a compressor set up as the decoder's is.
         let xp = decode_inner::<T>(inner.as_mut(), &id, stream.bytes(), dims)?;
-        self.stats.inner_id = id;
+        if record {
+            self.stats.inner_bytes = stream.num_bytes();
+            self.stats.inner_id = id;
+        }
         Ok((section, xp))
     }
 
@@ -518,16 +725,82 @@ impl GwlzCodec<'_> {
     }
 }
 
-impl FieldCodec for GwlzCodec<'_> {
-    fn encode<T: Float>(&mut self, values: &[T], dims: &[usize], abs: f64) -> Result<Vec<Section>> {
+/// When a `gwlz` stream holds nothing but the inner stream (the encoder stepped aside, or no
+/// enhancer lowered the error), the inner compressor writes pressio-ml containers
+/// ([`CompressorPlugin::writes_containers`]) and the inner stream is one of `input` (its dims
+/// and dtype: the field envelope added nothing, no fill or non-finite points, no integer
+/// conversion), the inner stream alone: `gwlz` then costs not one byte over its inner
+/// compressor. [`decode_passthrough`] decodes it.
+pub fn passthrough(
+    gwlz_stream: &[u8],
+    input: &Data,
+    inner: &dyn CompressorPlugin,
+) -> Option<Vec<u8>> {
+    if !inner.writes_containers() {
+        return None;
+    }
+    let outer = ParsedStream::parse(gwlz_stream).ok()?;
+    let only_inner = outer
+        .sections()
+        .iter()
+        .all(|(t, _)| *t == TAG_INNER || *t == TAG_INNER_PRINT);
+    let inner = outer.optional_section(TAG_INNER)?;
+    if !only_inner || !matches!(input.dtype(), DType::Float | DType::Double) {
+        return None;
+    }
+    let (id, bytes) = split_inner(inner).ok()?;
+    let parsed = ParsedStream::parse(bytes).ok()?;
+    let h = &parsed.header;
+    (h.plugin_id == id && h.dims == input.dims() && h.dtype == input.dtype())
+        .then(|| bytes.to_vec())
+}
+
+/// Decode a stream [`passthrough`] returned: the `configured` inner compressor's own stream
+/// (a pressio-ml container naming its id), decoded by it at `nthreads`. `None` when `stream`
+/// is not such a stream (streams of other plugins are then refused as not `gwlz`'s); an error
+/// when the inner compressor does not read pressio-ml containers (inside LibPressio, `sz3` is
+/// LibPressio's own, which must never be handed one).
+pub fn decode_passthrough(
+    registry: &Registry,
+    configured: Option<&dyn CompressorPlugin>,
+    stream: &Data,
+    template: &Data,
+    nthreads: u32,
+) -> Option<Result<Data>> {
+    let parsed = ParsedStream::parse(stream.bytes()).ok()?;
+    let h = &parsed.header;
+    let configured = configured.filter(|c| c.id() == h.plugin_id && h.plugin_id != crate::ID)?;
+    let id = h.plugin_id.clone();
+    let abs = h.abs_bound;
+    Some((|| {
+        let mut inner = ready_inner(registry, Some(configured), &id, abs, nthreads)?;
+        if !inner.writes_containers() {
+            return Err(PressioError::StreamMismatch(format!(
+                "this is a pressio-ml `{id}` stream (gwlz stepped aside and emitted its inner \
+                 stream), but the `{id}` registered here is another implementation that does \
+                 not read pressio-ml streams; decompress it with pressio-ml's `{id}`"
+            )));
+        }
+        let out = inner
+            .decompress(stream, template)
+            .map_err(|e| inner_error(&id, e))?;
+        check_decompressed(&id, &out, None).map_err(|e| inner_error(&id, e))?;
+        Ok(out)
+    })())
+}
+
+impl GwlzCodec<'_> {
+    /// The paper's enhancers: groups planned under the overhead cap, a network trained per
+    /// group.
+    fn cnn_enhancers(
+        &mut self,
+        x: &[f64],
+        xp: &[f64],
+        layout: Layout,
+        finite: usize,
+        abs: f64,
+    ) -> Result<Enhancers> {
         let s = self.settings.clone();
-        let t0 = Instant::now();
-        let (inner_section, xp_t) = self.run_inner(values, dims, abs)?;
-        self.stats.inner_ms = t0.elapsed().as_secs_f64() * 1e3;
-        let n = values.len();
-        let xp: Vec<f64> = xp_t.iter().map(|v| v.to_f64()).collect();
-        let x: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
-        let finite = xp.iter().filter(|v| v.is_finite()).count();
         let p = plan(
             s.groups,
             s.channels,
@@ -536,67 +809,15 @@ impl FieldCodec for GwlzCodec<'_> {
             s.max_overhead,
         );
         self.stats.plan = Some(p);
-        let sq = |a: f64, b: f64| {
-            if (a - b).is_finite() {
-                (a - b) * (a - b)
-            } else {
-                0.0
-            }
-        };
-        self.stats.mse_inner = x.iter().zip(&xp).map(|(&a, &b)| sq(a, b)).sum::<f64>() / n as f64;
-
-        // Groups and residual scales.
-        let boundaries = if p.groups > 0 {
-            grouping::boundaries(&xp, p.groups, s.grouping).unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        let n_groups = boundaries.len().saturating_sub(1);
-        let groups = if n_groups > 0 {
-            grouping::assign(&boundaries, &xp)
-        } else {
-            vec![NO_GROUP; n]
-        };
-        let mem = members(&groups, n_groups);
-        let layout = Layout::new(dims);
-        let inputs_of = |g: usize| GroupInputs {
-            xp: &xp,
-            groups: &groups,
-            group: g as u16,
-            lo: boundaries[g],
-            hi: boundaries[g + 1],
-            mask: s.mask,
-        };
-        let mut scales: Vec<Option<f32>> = Vec::with_capacity(n_groups);
-        for m in &mem {
-            let max_r = m
-                .iter()
-                .map(|&i| (x[i] - xp[i]).abs())
-                .filter(|r| r.is_finite())
-                .fold(0.0f64, f64::max)
-                .min(abs) as f32;
-            let ok = m.len() >= MIN_GROUP_POINTS / 4 && max_r > 0.0 && max_r.is_finite();
-            scales.push(ok.then_some(max_r));
-        }
-
-        // Training data and training.
+        let mut e = Enhancers::grouped(x, xp, p.groups, s.grouping, abs);
+        e.channels = p.channels;
         let t1 = Instant::now();
         let mut todo = Vec::new();
-        for (g, m) in mem.iter().enumerate() {
-            let Some(scale) = scales[g] else { continue };
-            let picked: Vec<usize> = if m.len() > s.max_samples {
-                let mut rng = ChaCha8Rng::seed_from_u64(s.seed.wrapping_add(g as u64));
-                let mut idx: Vec<usize> = sample(&mut rng, m.len(), s.max_samples)
-                    .into_iter()
-                    .map(|k| m[k])
-                    .collect();
-                idx.sort_unstable();
-                idx
-            } else {
-                m.clone()
-            };
+        for (g, m) in e.members.iter().enumerate() {
+            let Some(scale) = e.scales[g] else { continue };
+            let picked = sample_members(m, s.max_samples, s.seed.wrapping_add(g as u64));
             let mut feats = Vec::new();
-            inputs_of(g).extend(layout, &picked, &mut feats);
+            e.inputs(xp, g, s.mask).extend(layout, &picked, &mut feats);
             let targets: Vec<f32> = picked
                 .iter()
                 .map(|&i| ((x[i] - xp[i]) / scale as f64).clamp(-1.0, 1.0) as f32)
@@ -607,30 +828,300 @@ impl FieldCodec for GwlzCodec<'_> {
         drop(todo);
         self.stats.train_ms = t1.elapsed().as_secs_f64() * 1e3;
         self.stats.epochs_run = trained.iter().map(|t| t.1.epochs).min().unwrap_or(0);
-        let mut models: Vec<Option<Folded>> = vec![None; n_groups];
         let mut it = trained.into_iter();
-        for g in 0..n_groups {
-            if scales[g].is_some() {
-                models[g] = it.next().and_then(|t| t.0);
+        for g in 0..e.models.len() {
+            if e.scales[g].is_some() {
+                e.models[g] = it.next().and_then(|t| t.0).map(Model::Cnn);
             }
         }
+        Ok(e)
+    }
 
-        // Inference, strict verification and gating.
-        let t2 = Instant::now();
+    /// Apply a stream's enhancers (described by `meta`) to `out`, which holds `X'`.
+    fn enhance_decoded<T: Float>(
+        &self,
+        stream: &ParsedStream<'_>,
+        meta: &Meta,
+        dims: &[usize],
+        abs: f64,
+        xp_t: &[T],
+        out: &mut [T],
+    ) -> Result<()> {
+        let n = out.len();
+        let n_groups = meta.scales.len();
+        let n_models = meta.scales.iter().flatten().count();
+        let stencil = Stencil::new(dims);
+        let per = match meta.kind {
+            EnhancerKind::Cnn => 4 * stored_params(meta.channels),
+            EnhancerKind::Linear => Filter::stored_bytes(stencil.features()),
+        };
+        let wbytes = stream.optional_section(TAG_WEIGHTS).unwrap_or(&[]);
+        if wbytes.len() != n_models * per {
+            return Err(PressioError::corrupt(format!(
+                "gwlz: {} weight bytes for {n_models} {} enhancers of {per} values",
+                wbytes.len(),
+                meta.kind.name()
+            )));
+        }
+        if n_models == 0 {
+            return Ok(());
+        }
+        let mut r = ByteReader::new(wbytes, "gwlz weights");
+        let mut models = Vec::with_capacity(n_groups);
+        for scale in &meta.scales {
+            if scale.is_none() {
+                models.push(None);
+                continue;
+            }
+            models.push(Some(match meta.kind {
+                EnhancerKind::Cnn => {
+                    let n = stored_params(meta.channels);
+                    let w = (0..n).map(|_| r.f32()).collect::<Result<Vec<f32>>>()?;
+                    Model::Cnn(Folded::new(meta.channels, w)?)
+                }
+                EnhancerKind::Linear => Model::Linear(Filter::read(&stencil, &mut r)?),
+            }));
+        }
+        let xp: Vec<f64> = xp_t.iter().map(|v| v.to_f64()).collect();
+        let groups = grouping::assign(&meta.boundaries, &xp);
+        let e = Enhancers {
+            boundaries: meta.boundaries.clone(),
+            members: members(&groups, n_groups),
+            groups,
+            scales: meta.scales.clone(),
+            models,
+            channels: meta.channels,
+        };
+        let rejected = match stream.optional_section(TAG_REJECTED) {
+            Some(b) => decode_indices(b, n)?,
+            None => Vec::new(),
+        };
+        let layout = Layout::new(dims);
         let slack = abs * SLACK_FRACTION;
-        let mut out: Vec<T> = xp_t.clone();
-        let mut rejected: Vec<usize> = Vec::new();
-        pressio_ml_codec::threads::with_threads("gwlz", s.nthreads, |parallel| {
+        pressio_ml_codec::threads::with_threads("gwlz", self.settings.nthreads, |parallel| {
             for g in 0..n_groups {
-                let (Some(model), Some(scale)) = (&models[g], scales[g]) else {
+                let Some(r) = e.predict(g, &xp, layout, &stencil, meta.mask, parallel)? else {
                     continue;
                 };
-                let r = predict_group(model, &inputs_of(g), layout, &mem[g], scale, parallel)?;
+                for (&i, ri) in e.members[g].iter().zip(r) {
+                    if applies(ri, slack) {
+                        out[i] = enhance(xp_t[i], ri);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        for i in rejected {
+            out[i] = xp_t[i];
+        }
+        Ok(())
+    }
+
+    /// Linear enhancers, their number of groups chosen on the inner compressor's
+    /// rate-distortion envelope: for each count of [`LINEAR_GROUPS`] the plan allows, every group's
+    /// filter is fitted and the in-sample squared error it leaves is set against the bytes of
+    /// the coefficients; the count with the largest estimated gain at equal size wins.
+    #[allow(clippy::too_many_arguments)]
+    fn linear_enhancers(
+        &mut self,
+        x: &[f64],
+        xp: &[f64],
+        stencil: &Stencil,
+        finite: usize,
+        abs: f64,
+        env: &RdEnvelope,
+        (bytes0, sse0): (f64, f64),
+    ) -> Result<Enhancers> {
+        let s = self.settings.clone();
+        let t1 = Instant::now();
+        let most = s.groups.min(finite / MIN_GROUP_POINTS).max(1);
+        let per_group =
+            (Filter::stored_bytes(stencil.features()) + crate::plan::GROUP_SIDE_BYTES) as f64;
+        let mut best: Option<(f64, Enhancers)> = None;
+        for &g in LINEAR_GROUPS.iter().filter(|&&g| g <= most) {
+            let mut e = Enhancers::grouped(x, xp, g, s.grouping, abs);
+            let mut sse = sse0;
+            for (k, m) in e.members.iter().enumerate() {
+                let Some(scale) = e.scales[k] else { continue };
+                let scale = scale as f64;
+                let picked = sample_members(m, s.max_samples, s.seed.wrapping_add(k as u64));
+                let Some(coefs) = linear::fit(stencil, x, xp, &picked, scale) else {
+                    continue;
+                };
+                let f = Filter::quantize(stencil, &coefs)?;
+                let r = f.predict(stencil, xp, m, scale);
+                let (mut before, mut after) = (0f64, 0f64);
+                for (&i, ri) in m.iter().zip(&r) {
+                    let d = x[i] - xp[i];
+                    if d.is_finite() {
+                        before += d * d;
+                        after += (d - ri) * (d - ri);
+                    }
+                }
+                if after < before {
+                    sse += after - before;
+                    e.models[k] = Some(Model::Linear(f));
+                }
+            }
+            let n_models = e.models.iter().flatten().count();
+            if n_models == 0 {
+                continue;
+            }
+            let bytes = bytes0 + n_models as f64 * per_group + (e.models.len() * 9 + 64) as f64;
+            let gain = env
+                .gain_db(bytes, sse.max(f64::MIN_POSITIVE))
+                .unwrap_or(f64::NEG_INFINITY);
+            if best.as_ref().is_none_or(|(b, _)| gain > *b) {
+                best = Some((gain, e));
+            }
+        }
+        self.stats.train_ms = t1.elapsed().as_secs_f64() * 1e3;
+        let e = best.map_or_else(|| Enhancers::none(x.len()), |b| b.1);
+        self.stats.plan = Some(Plan {
+            groups: e.models.len(),
+            channels: 1,
+        });
+        Ok(e)
+    }
+}
+
+/// Up to `max` members of a group, a seeded sample in index order when there are more.
+fn sample_members(m: &[usize], max: usize, seed: u64) -> Vec<usize> {
+    if m.len() <= max {
+        return m.to_vec();
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut idx: Vec<usize> = sample(&mut rng, m.len(), max)
+        .into_iter()
+        .map(|k| m[k])
+        .collect();
+    idx.sort_unstable();
+    idx
+}
+
+/// Summed squared difference of the finite differences of two fields.
+fn sse_between<T: Float>(x: &[f64], y: &[T]) -> f64 {
+    x.iter()
+        .zip(y)
+        .map(|(&a, b)| {
+            let d = a - b.to_f64();
+            if d.is_finite() {
+                d * d
+            } else {
+                0.0
+            }
+        })
+        .sum()
+}
+
+/// Shrink factors tried for the linear enhancers' predictions in strict mode.
+const SHRINKS: [f32; 3] = [1.0, 0.75, 0.5];
+/// Runs of the inner compressor at finer bounds (the bound times 2^(-j/2)) that measure its
+/// rate-distortion envelope.
+const FINER_RUNS: i32 = 3;
+/// Smallest estimated gain (dB, at equal size over the inner compressor's envelope) for which
+/// the encoder keeps the enhancers: the envelope is measured at a few bounds only, and a
+/// compressor's curve bends between them.
+const MIN_GAIN_DB: f64 = 0.25;
+
+/// The values an enhancement works on.
+#[derive(Clone, Copy)]
+struct Field<'a, T> {
+    /// The original values, as f64.
+    x: &'a [f64],
+    /// `X'`, as f64.
+    xp: &'a [f64],
+    /// `X'`.
+    xp_t: &'a [T],
+    /// The original values.
+    values: &'a [T],
+}
+
+/// One possible stream: its sections and what they hold.
+struct Candidate<T> {
+    sections: Vec<Section>,
+    /// Bytes of the sections, frames included.
+    bytes: usize,
+    /// Squared error of the decoded field.
+    sse: f64,
+    models: usize,
+    weight_bytes: usize,
+    rejected: usize,
+    exact: usize,
+    strict_bytes: usize,
+    _values: std::marker::PhantomData<T>,
+}
+
+/// Points where `out` breaks the bound (strict mode stores them exactly).
+fn exact_points<T: Float>(
+    x: &[f64],
+    out: &[T],
+    values: &[T],
+    abs: f64,
+    strict: bool,
+) -> Vec<(usize, T)> {
+    if !strict {
+        return Vec::new();
+    }
+    (0..x.len())
+        .filter(|&i| {
+            let e = (x[i] - out[i].to_f64()).abs();
+            e.is_nan() || e > abs
+        })
+        .map(|i| (i, values[i]))
+        .collect()
+}
+
+/// The stream without enhancement: the inner stream, the fingerprint of `X'` (the decoder
+/// refuses another implementation's values, as with enhancers), and the exact points.
+fn plain_sections<T: Float>(
+    inner_section: &[u8],
+    xp_t: &[T],
+    exact: &[(usize, T)],
+) -> Result<Vec<Section>> {
+    let mut v = vec![
+        Section::new(TAG_INNER, inner_section.to_vec()),
+        Section::new(TAG_INNER_PRINT, Fingerprint::of(xp_t).write()),
+    ];
+    if !exact.is_empty() {
+        v.push(Section::new(TAG_EXACT, encode_points(exact)?));
+    }
+    Ok(v)
+}
+
+impl GwlzCodec<'_> {
+    /// The stream `e` gives: every group's predictions verified (strict mode) and gated (a
+    /// group whose enhancer does not lower its squared error loses it), then the sections.
+    #[allow(clippy::too_many_arguments)]
+    fn candidate<T: Float>(
+        &self,
+        mut e: Enhancers,
+        f: Field<'_, T>,
+        layout: Layout,
+        stencil: &Stencil,
+        abs: f64,
+        inner_section: &[u8],
+    ) -> Result<Candidate<T>> {
+        let s = self.settings;
+        let Field {
+            x,
+            xp,
+            xp_t,
+            values,
+        } = f;
+        let slack = abs * SLACK_FRACTION;
+        let mut out: Vec<T> = xp_t.to_vec();
+        let mut rejected: Vec<usize> = Vec::new();
+        pressio_ml_codec::threads::with_threads("gwlz", s.nthreads, |parallel| {
+            for g in 0..e.models.len() {
+                let Some(r) = e.predict(g, xp, layout, stencil, s.mask, parallel)? else {
+                    continue;
+                };
                 let mut before = 0.0;
                 let mut after = 0.0;
                 let mut rej = Vec::new();
                 let mut vals = Vec::with_capacity(r.len());
-                for (&i, &ri) in mem[g].iter().zip(&r) {
+                for (&i, &ri) in e.members[g].iter().zip(&r) {
                     let outcome = if s.strict {
                         decide(x[i], xp_t[i], ri, slack, abs)
                     } else if applies(ri, slack) {
@@ -646,74 +1137,72 @@ impl FieldCodec for GwlzCodec<'_> {
                             xp_t[i]
                         }
                     };
-                    before += sq(x[i], xp[i]);
-                    after += sq(x[i], y.to_f64());
+                    let d0 = x[i] - xp[i];
+                    let d1 = x[i] - y.to_f64();
+                    if d0.is_finite() && d1.is_finite() {
+                        before += d0 * d0;
+                        after += d1 * d1;
+                    }
                     vals.push(y);
                 }
                 if after < before * (1.0 - 1e-3) {
-                    for (&i, y) in mem[g].iter().zip(vals) {
+                    for (&i, y) in e.members[g].iter().zip(vals) {
                         out[i] = y;
                     }
                     rejected.extend(rej);
                 } else {
-                    scales[g] = None;
-                    models[g] = None;
+                    e.scales[g] = None;
+                    e.models[g] = None;
                 }
             }
             Ok(())
         })?;
         rejected.sort_unstable();
-
-        // Exact points where no candidate honours the bound (strict mode).
-        let mut exact = Vec::new();
-        if s.strict {
-            for i in 0..n {
-                let y = out[i].to_f64();
-                let e = (x[i] - y).abs();
-                if e.is_nan() || e > abs {
-                    exact.push((i, values[i]));
-                    out[i] = values[i];
-                }
+        // a group is stored with a scale exactly when it has an enhancer
+        for (scale, model) in e.scales.iter_mut().zip(&e.models) {
+            if model.is_none() {
+                *scale = None;
             }
         }
-        self.stats.enhance_ms = t2.elapsed().as_secs_f64() * 1e3;
-        self.stats.mse_enhanced = x
-            .iter()
-            .zip(&out)
-            .map(|(&a, b)| sq(a, b.to_f64()))
-            .sum::<f64>()
-            / n as f64;
-
-        // Sections.
+        let models = e.models.iter().flatten().count();
+        if models == 0 {
+            let exact = exact_points(x, xp_t, values, abs, s.strict);
+            let sections = plain_sections(inner_section, xp_t, &exact)?;
+            return Ok(Candidate {
+                bytes: sections_len(&sections),
+                sections,
+                sse: sse_between(x, xp_t),
+                models: 0,
+                weight_bytes: 0,
+                rejected: 0,
+                exact: exact.len(),
+                strict_bytes: 0,
+                _values: std::marker::PhantomData,
+            });
+        }
+        let exact = exact_points(x, &out, values, abs, s.strict);
+        for &(i, v) in &exact {
+            out[i] = v;
+        }
         let mut weights = ByteWriter::new();
-        for m in models.iter().flatten() {
-            for &w in &m.weights {
-                weights.put_f32(w);
-            }
+        for m in e.models.iter().flatten() {
+            m.write(&mut weights);
         }
-        self.stats.models = models.iter().flatten().count();
-        self.stats.weight_bytes = weights.len();
-        self.stats.rejected = rejected.len();
-        self.stats.exact = exact.len();
+        let weight_bytes = weights.len();
         let meta = Meta {
             mask: s.mask,
             strict: s.strict,
-            channels: p.channels,
-            boundaries: if n_groups > 0 {
-                boundaries.clone()
-            } else {
-                Vec::new()
-            },
-            scales,
+            kind: s.enhancer,
+            channels: e.channels,
+            boundaries: e.boundaries.clone(),
+            scales: e.scales.clone(),
         };
         let mut sections = vec![
-            Section::new(TAG_INNER, inner_section),
+            Section::new(TAG_INNER, inner_section.to_vec()),
             Section::new(TAG_GWLZ, meta.write()),
-            Section::new(TAG_INNER_PRINT, Fingerprint::of(&xp_t).write()),
+            Section::new(TAG_INNER_PRINT, Fingerprint::of(xp_t).write()),
+            Section::new(TAG_WEIGHTS, weights.into_inner()),
         ];
-        if self.stats.models > 0 {
-            sections.push(Section::new(TAG_WEIGHTS, weights.into_inner()));
-        }
         let mut strict_bytes = 0;
         if !rejected.is_empty() {
             let b = encode_indices(&rejected)?;
@@ -725,8 +1214,119 @@ impl FieldCodec for GwlzCodec<'_> {
             strict_bytes += b.len();
             sections.push(Section::new(TAG_EXACT, b));
         }
-        self.stats.strict_bytes = strict_bytes;
-        Ok(sections)
+        Ok(Candidate {
+            bytes: sections_len(&sections),
+            sections,
+            sse: sse_between(x, &out),
+            models,
+            weight_bytes,
+            rejected: rejected.len(),
+            exact: exact.len(),
+            strict_bytes,
+            _values: std::marker::PhantomData,
+        })
+    }
+}
+
+fn sections_len(sections: &[Section]) -> usize {
+    sections.iter().map(|s| s.data.len() + SECTION_FRAME).sum()
+}
+
+impl FieldCodec for GwlzCodec<'_> {
+    fn encode<T: Float>(&mut self, values: &[T], dims: &[usize], abs: f64) -> Result<Vec<Section>> {
+        let s = self.settings.clone();
+        let t0 = Instant::now();
+        let (inner_section, xp_t) = self.run_inner(values, dims, abs, true)?;
+        self.stats.inner_ms = t0.elapsed().as_secs_f64() * 1e3;
+        let n = values.len();
+        let xp: Vec<f64> = xp_t.iter().map(|v| v.to_f64()).collect();
+        let x: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
+        let finite = xp.iter().filter(|v| v.is_finite()).count();
+        let sse_inner = sse_between(&x, &xp_t);
+        self.stats.mse_inner = sse_inner / n as f64;
+
+        // The inner compressor's rate-distortion envelope: its stream and runs at finer
+        // bounds (the bound over sqrt(2), 2 and 2 sqrt(2)), what the enhanced stream must beat.
+        let bytes0 = (inner_section.len() + SECTION_FRAME) as f64;
+        let mut inner_points = vec![(bytes0, sse_inner)];
+        if s.step_aside || s.enhancer == EnhancerKind::Linear {
+            for j in 1..=FINER_RUNS {
+                let eb = abs * std::f64::consts::FRAC_1_SQRT_2.powi(j);
+                let (finer, xp2) = self.run_inner(values, dims, eb, false)?;
+                inner_points.push(((finer.len() + SECTION_FRAME) as f64, sse_between(&x, &xp2)));
+            }
+        }
+        let env = RdEnvelope::new(&inner_points);
+        let measured = inner_points.len() > 1;
+
+        let layout = Layout::new(dims);
+        let stencil = Stencil::new(dims);
+        let e = match s.enhancer {
+            EnhancerKind::Cnn => self.cnn_enhancers(&x, &xp, layout, finite, abs)?,
+            EnhancerKind::Linear => {
+                self.linear_enhancers(&x, &xp, &stencil, finite, abs, &env, (bytes0, sse_inner))?
+            }
+        };
+        // Inference, strict verification, gating and the stream, for each shrink factor of
+        // the linear enhancers' predictions (smaller predictions cross the bound less often,
+        // so strict mode stores fewer rejections); the one with the largest gain is kept.
+        let t2 = Instant::now();
+        let shrinks: &[f32] = match s.enhancer {
+            EnhancerKind::Linear if s.strict => &SHRINKS,
+            _ => &[1.0],
+        };
+        let mut best: Option<(f64, Candidate<T>)> = None;
+        for &alpha in shrinks {
+            let c = self.candidate(
+                e.shrunk(alpha, &stencil),
+                Field {
+                    x: &x,
+                    xp: &xp,
+                    xp_t: &xp_t,
+                    values,
+                },
+                layout,
+                &stencil,
+                abs,
+                &inner_section,
+            )?;
+            let gain = match env.gain_db(c.bytes as f64, c.sse.max(f64::MIN_POSITIVE)) {
+                Some(g) if measured => g,
+                _ => -c.sse,
+            };
+            if best.as_ref().is_none_or(|(g, _)| gain > *g) {
+                best = Some((gain, c));
+            }
+        }
+        drop(e);
+        let (gain, c) = best.ok_or_else(|| PressioError::Internal("gwlz: no candidate".into()))?;
+        self.stats.enhance_ms = t2.elapsed().as_secs_f64() * 1e3;
+        self.stats.models = c.models;
+        self.stats.weight_bytes = c.weight_bytes;
+        self.stats.rejected = c.rejected;
+        self.stats.exact = c.exact;
+        self.stats.strict_bytes = c.strict_bytes;
+        self.stats.mse_enhanced = c.sse / n as f64;
+        self.stats.stepped_aside = false;
+        self.stats.rd_gain_db = if measured { gain } else { 0.0 };
+        if c.models == 0 {
+            // nothing enhances: the inner stream alone (and its exact points)
+            return Ok(c.sections);
+        }
+        // The encoder-side decision: the enhanced stream must beat the inner compressor run
+        // at finer bounds for the same bytes (its envelope) by a margin.
+        if s.step_aside && !(measured && gain >= MIN_GAIN_DB) {
+            let exact = exact_points(&x, &xp_t, values, abs, s.strict);
+            self.stats.stepped_aside = true;
+            self.stats.models = 0;
+            self.stats.weight_bytes = 0;
+            self.stats.rejected = 0;
+            self.stats.strict_bytes = 0;
+            self.stats.exact = exact.len();
+            self.stats.mse_enhanced = self.stats.mse_inner;
+            return plain_sections(&inner_section, &xp_t, &exact);
+        }
+        Ok(c.sections)
     }
 
     fn decode<T: Float>(
@@ -737,73 +1337,29 @@ impl FieldCodec for GwlzCodec<'_> {
         out: &mut [T],
     ) -> Result<()> {
         let n = out.len();
-        let meta = Meta::read(stream.section(TAG_GWLZ)?)?;
         let (id, inner_stream) = split_inner(stream.section(TAG_INNER)?)?;
         let mut inner = ready_inner(self.registry, self.inner, &id, abs, self.settings.nthreads)?;
         let xp_t = decode_inner::<T>(inner.as_mut(), &id, inner_stream, dims)?;
         drop(inner);
-        // every layout 2 stream carries the fingerprint
+        out.copy_from_slice(&xp_t);
+        // every stream carries the fingerprint of X'
         Fingerprint::read(stream.section(TAG_INNER_PRINT)?)?.check(
             &Fingerprint::of(&xp_t),
             abs * SLACK_FRACTION,
             &id,
         )?;
-        out.copy_from_slice(&xp_t);
-        let n_groups = meta.scales.len();
-        let n_models = meta.scales.iter().flatten().count();
-        let per = stored_params(meta.channels);
-        let wbytes = stream.optional_section(TAG_WEIGHTS).unwrap_or(&[]);
-        if wbytes.len() != n_models * per * 4 {
-            return Err(PressioError::corrupt(format!(
-                "gwlz: {} weight bytes for {n_models} models of {} channels",
-                wbytes.len(),
-                meta.channels
-            )));
-        }
-        if n_models > 0 {
-            let mut r = ByteReader::new(wbytes, "gwlz weights");
-            let mut models = Vec::with_capacity(n_models);
-            for _ in 0..n_models {
-                let w = (0..per).map(|_| r.f32()).collect::<Result<Vec<f32>>>()?;
-                models.push(Folded::new(meta.channels, w)?);
-            }
-            let xp: Vec<f64> = xp_t.iter().map(|v| v.to_f64()).collect();
-            let groups = grouping::assign(&meta.boundaries, &xp);
-            let mem = members(&groups, n_groups);
-            let rejected = match stream.optional_section(TAG_REJECTED) {
-                Some(b) => decode_indices(b, n)?,
-                None => Vec::new(),
-            };
-            let layout = Layout::new(dims);
-            let slack = abs * SLACK_FRACTION;
-            let mut models = models.into_iter();
-            let nthreads = self.settings.nthreads;
-            pressio_ml_codec::threads::with_threads("gwlz", nthreads, |parallel| {
-                for (g, scale) in meta.scales.iter().enumerate() {
-                    let Some(scale) = *scale else { continue };
-                    let model = models
-                        .next()
-                        .ok_or_else(|| PressioError::corrupt("gwlz: missing model"))?;
-                    let inputs = GroupInputs {
-                        xp: &xp,
-                        groups: &groups,
-                        group: g as u16,
-                        lo: meta.boundaries[g],
-                        hi: meta.boundaries[g + 1],
-                        mask: meta.mask,
-                    };
-                    let r = predict_group(&model, &inputs, layout, &mem[g], scale, parallel)?;
-                    for (&i, ri) in mem[g].iter().zip(r) {
-                        if applies(ri, slack) {
-                            out[i] = enhance(xp_t[i], ri);
-                        }
-                    }
-                }
-                Ok(())
-            })?;
-            for i in rejected {
-                out[i] = xp_t[i];
-            }
+        // A stream without a GWLZ section is the inner stream alone (the encoder stepped
+        // aside): X' and the exact points.
+        if let Some(meta_bytes) = stream.optional_section(TAG_GWLZ) {
+            let meta = Meta::read(meta_bytes)?;
+            self.enhance_decoded(stream, &meta, dims, abs, &xp_t, out)?;
+        } else if [TAG_WEIGHTS, TAG_REJECTED]
+            .iter()
+            .any(|&t| stream.optional_section(t).is_some())
+        {
+            return Err(PressioError::corrupt(
+                "gwlz: enhancer sections without their GWLZ metadata",
+            ));
         }
         if let Some(b) = stream.optional_section(TAG_EXACT) {
             for (i, v) in decode_points::<T>(b, n)? {

@@ -1,25 +1,35 @@
 //! `gwlz`: GWLZ (Jia et al., FlexScience 2024) for pressio-ml, a meta-compressor that raises the
-//! quality of any registered compressor's output with tiny CNN "enhancers" trained at
-//! compression time, one per value group, and shipped in the stream, while keeping the error
-//! bound.
+//! quality of any registered compressor's output with tiny per-value-group "enhancers" fitted
+//! at compression time and shipped in the stream, while keeping the error bound, and that steps
+//! aside when enhancement does not pay.
 //!
 //! # Pipeline
 //!
 //! 1. The field envelope resolves `pressio:abs` / `pressio:rel` to an absolute bound `e`,
 //!    passes NaN/Inf through exactly and stores constant fields losslessly.
 //! 2. The inner compressor (`gwlz:compressor`, default `sz3`, with its own options) compresses
-//!    the field with `pressio:abs = e` and decompresses it: `X'`.
-//! 3. The number of groups and hidden channels is adapted (see [`plan`]) so that the weights
-//!    stay below `gwlz:max_overhead` times the inner stream.
-//! 4. The finite values of `X'` are split into `gwlz:groups` value-range groups (quantiles by
-//!    default; the n+1 boundaries are stored). Each group's network learns the residual
-//!    `R = X - X'` divided by the group's largest `|R|` (capped at `e`, stored as f32) from
-//!    the 5x5 neighbourhood of `X'` in the point's 2-D slice (see [`features`],
-//!    [`enhancer`]); only in-group points are trained and predicted. The paper also sets
-//!    out-of-group neighbours to a placeholder 0 (`gwlz:mask = true`); the default feeds them
-//!    instead, which gains several times more PSNR on the shared fields.
-//! 5. Decompression runs the inner decompressor, the same grouping and the networks, and adds
-//!    the predicted residual, clamped to the group's scale.
+//!    the field with `pressio:abs = e` and decompresses it: `X'`. It also runs at `e / sqrt 2`,
+//!    `e / 2` and `e / (2 sqrt 2)`: the points of its rate-distortion envelope
+//!    ([`pressio_ml_codec::rd::RdEnvelope`], the upper hull in log bytes and log error).
+//! 3. The finite values of `X'` are split into value-range groups (quantiles by default; the
+//!    n+1 boundaries are stored), and each group's enhancer predicts the residual `R = X - X'`
+//!    (clamped to the group's largest `|R|`, capped at `e`, stored as f32):
+//!    - `gwlz:enhancer = linear` (default, see [`linear`]): a least-squares filter of the
+//!      differences between `X'` at the point's 3-D neighbours and at the point, fitted in one
+//!      pass; 1, 2, 4, 8 or 16 groups (up to `gwlz:groups`), the count whose estimated gain at
+//!      equal size over the envelope is largest;
+//!    - `gwlz:enhancer = cnn` (the paper, see [`enhancer`], [`features`]): a two-layer network
+//!      per group trained on the 5x5 neighbourhoods of `X'` in the point's 2-D slice, groups
+//!      and channels planned (see [`plan`]) so the weights stay below `gwlz:max_overhead` times
+//!      the inner stream. The paper sets out-of-group neighbours to a placeholder 0
+//!      (`gwlz:mask = true`); the default feeds them instead, which gains several times more.
+//! 4. Strict verification (below), then the encoder-side decision (`gwlz:step_aside`, default
+//!    on): the enhanced stream is kept only when its PSNR beats the inner compressor's envelope
+//!    at the same size by 0.25 dB. Otherwise the output is the inner stream alone, and when the
+//!    inner compressor writes pressio-ml containers, that stream byte for byte (see
+//!    [`codec::passthrough`]): gwlz then costs nothing over its inner compressor.
+//! 5. Decompression runs the inner decompressor, the same grouping and the enhancers, and adds
+//!    the predicted residual.
 //!
 //! # Keeping the bound (`gwlz:strict`, default on)
 //!
@@ -27,14 +37,18 @@
 //! point with a slack of `e/64` for decoder-side differences (see [`strict`]); points that fail
 //! keep `X'` and their indices are stored, and points where even `X'` breaks the bound (an inner
 //! compressor that overshoots) are stored exactly. A model that does not lower its group's
-//! squared error after this is dropped. `gwlz:strict = false` is the paper's behaviour: every
+//! squared error after this is dropped. Linear predictions are also tried shrunk by 0.75 and
+//! 0.5 (fewer points cross the bound, so fewer indices are stored), keeping the factor with
+//! the largest gain at equal size. `gwlz:strict = false` is the paper's behaviour: every
 //! point is enhanced, and the error is at most `e` plus the group's residual scale (<= `2e`).
 //!
 //! # Determinism
 //!
-//! Training initialises weights and orders samples from seeded ChaCha streams, with one
-//! libtorch thread per group; `pressio:nthreads` groups train at once. Streams are therefore
-//! byte-identical for every thread count (unless `gwlz:time_budget` cuts training short).
+//! Linear enhancers are fitted in f64 in a fixed order, and predict from their stored 16-bit
+//! coefficients with plain f64 arithmetic: the same bits on every host. Network training
+//! initialises weights and orders samples from seeded ChaCha streams, with one libtorch thread
+//! per group; `pressio:nthreads` groups train at once. Streams are therefore byte-identical for
+//! every thread count (unless `gwlz:time_budget` cuts training short).
 //! Inference runs under `pressio-ml-nn`'s deterministic lock in fixed batches; strict mode
 //! does not need bit-identical predictions, only ones within the slack.
 //!
@@ -49,7 +63,10 @@
 //! - an empty stream is error 13;
 //! - a decompressed buffer that is missing or short, or that has another dtype or other dims,
 //!   is error 13 naming the compressor (`check_decompressed`);
-//! - an `X'` that differs from the encoder's fingerprint is error 10 (see [`codec::Fingerprint`]).
+//! - an `X'` that differs from the encoder's fingerprint is error 10 (see [`codec::Fingerprint`]);
+//! - a stepped-aside stream that is the inner compressor's own container is only handed to a
+//!   compressor that reads pressio-ml containers (inside LibPressio, `sz3` is LibPressio's own:
+//!   such a stream is refused with error 10 instead).
 
 #![warn(missing_docs)]
 
@@ -57,10 +74,11 @@ pub mod codec;
 pub mod enhancer;
 pub mod features;
 pub mod grouping;
+pub mod linear;
 pub mod plan;
 pub mod strict;
 
-use codec::{GwlzCodec, RunStats, Settings, MAX_CHANNELS, MAX_GROUPS};
+use codec::{EnhancerKind, GwlzCodec, RunStats, Settings, MAX_CHANNELS, MAX_GROUPS};
 use grouping::Grouping;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
@@ -108,6 +126,10 @@ pub const KEY_MASK: &str = "gwlz:mask";
 pub const KEY_SEED: &str = "gwlz:seed";
 /// `gwlz:device`.
 pub const KEY_DEVICE: &str = "gwlz:device";
+/// `gwlz:enhancer`.
+pub const KEY_ENHANCER: &str = "gwlz:enhancer";
+/// `gwlz:step_aside`.
+pub const KEY_STEP_ASIDE: &str = "gwlz:step_aside";
 
 /// The user-settable state.
 #[derive(Debug, Clone)]
@@ -129,6 +151,8 @@ struct Config {
     mask: bool,
     seed: u64,
     device: DeviceSpec,
+    enhancer: EnhancerKind,
+    step_aside: bool,
 }
 
 impl Default for Config {
@@ -151,12 +175,17 @@ impl Default for Config {
             mask: false,
             seed: 0,
             device: DeviceSpec::Auto,
+            enhancer: EnhancerKind::Linear,
+            step_aside: true,
         }
     }
 }
 
 type K<T> = Key<Config, T>;
 type G = Group<Config>;
+
+const ENHANCERS: &[(&str, EnhancerKind)] =
+    &[("linear", EnhancerKind::Linear), ("cnn", EnhancerKind::Cnn)];
 
 const GROUPINGS: &[(&str, Grouping)] = &[
     ("quantile", Grouping::Quantile),
@@ -192,6 +221,17 @@ const RESULT_DOCS: &[(&str, &str)] = &[
     (
         "gwlz:psnr_gain",
         "PSNR gain over the inner compressor in dB",
+    ),
+    (
+        "gwlz:stepped_aside",
+        "1 when the stream is the inner stream alone because enhancement did not beat the inner \
+         compressor's rate-distortion curve",
+    ),
+    (
+        "gwlz:rd_gain",
+        "the encoder's estimate of the PSNR gain (dB) over the inner compressor at equal stream \
+         size (its curve through the inner stream, measured at the bound and the bound over \
+         sqrt(2)); 0 when not measured",
     ),
 ];
 
@@ -367,6 +407,36 @@ static SCHEMA: LazyLock<OptionSchema<Config>> = LazyLock::new(|| {
             .runtime()
             .highlevel(),
         )
+        .key(
+            K::choice(
+                KEY_ENHANCER,
+                "what enhances a value group: linear (default: a least-squares filter of the \
+                 differences between X' at the 3x3x3 neighbours plus the second neighbours along \
+                 each axis and X' at the point, 33 fp32 values per group in 3-D, 13 in 2-D, \
+                 fitted in one pass; the number of groups, 1 to 16 up to gwlz:groups, is the one \
+                 with the largest estimated gain at equal size) or cnn (the paper's two-layer \
+                 network on 5x5 neighbourhoods of the 2-D slice, trained for gwlz:epochs, sized \
+                 by gwlz:max_overhead)",
+                Choices::exact(ENHANCERS),
+                |c| c.enhancer,
+                |c, v| c.enhancer = v,
+            )
+            .error_dependent()
+            .highlevel(),
+        )
+        .key(
+            K::field(
+                KEY_STEP_ASIDE,
+                "true (default): compress with the inner compressor once more at the bound over \
+                 sqrt(2), which gives its local rate-distortion curve, and emit the inner stream \
+                 alone (no gwlz sections) when the enhanced stream would not have a higher PSNR \
+                 than the inner compressor at the same size; false: always keep the enhancers \
+                 that lower their group's error (the paper)",
+                |c| c.step_aside,
+                |c, v| c.step_aside = v,
+            )
+            .error_dependent(),
+        )
         .dtypes("gwlz:dtypes", &DType::FLOATS)
         .fact(
             "gwlz:slack_fraction",
@@ -463,6 +533,8 @@ impl Gwlz {
             strict: c.strict,
             mask: c.mask,
             seed: c.seed,
+            enhancer: c.enhancer,
+            step_aside: c.step_aside,
             nthreads: c.threads.nthreads(),
             device: c.device.resolve()?,
         })
@@ -552,17 +624,22 @@ impl CompressorPlugin for Gwlz {
     fn documentation(&self) -> Options {
         let mut d = SCHEMA.documentation(
             "GWLZ (Jia et al., FlexScience 2024): a meta-compressor that runs an inner \
-             compressor (gwlz:compressor) and then improves its output with tiny CNN enhancers \
-             (Conv3x3(1->c)+BatchNorm+ReLU+Conv3x3(c->1), 190 parameters at c=9) trained at \
-             compression time, one per value-range group of the decompressed data, to predict \
-             the residual from each point's 5x5 neighbourhood in its 2-D slice (out-of-group \
-             neighbours fed as they are unless gwlz:mask); the fp32 weights, folded with BatchNorm, go into the stream. \
-             The group count and channels shrink so the weights stay below gwlz:max_overhead \
-             of the inner stream. With gwlz:strict (default) every output value is within the \
+             compressor (gwlz:compressor) and then improves its output with tiny enhancers \
+             fitted at compression time, one per value-range group of the decompressed data, \
+             that predict the residual from each point's neighbourhood; they go into the \
+             stream. gwlz:enhancer=linear (default): least-squares filters of the 3-D \
+             neighbourhood (33 16-bit coefficients in 3-D), 1 to 16 groups chosen by \
+             rate-distortion; cnn: the paper's Conv3x3(1->c)+BatchNorm+ReLU+Conv3x3(c->1) \
+             networks on 5x5 neighbourhoods of the 2-D slice (190 parameters at c=9), sized by \
+             gwlz:max_overhead. With gwlz:step_aside (default) the inner compressor also runs \
+             at three finer bounds, and the enhancers are kept only when the stream beats that \
+             rate-distortion envelope at equal size by 0.25 dB; otherwise the output is the \
+             inner stream (itself, when the inner compressor writes pressio-ml streams). With \
+             gwlz:strict (default) every output value is within the \
              bound: enhanced values the encoder cannot prove within the bound, with a slack of \
              abs/64 for decoder-side rounding differences, keep the inner value (their indices \
              are stored), and values the inner compressor left outside the bound are stored \
-             exactly. float, double and integers (as exact doubles under the integer bound floor(abs)), 1-D to n-D (2-D slices of the two fastest dims). \
+             exactly. float, double and integers (as exact doubles under the integer bound floor(abs)), 1-D to n-D. \
              Default bound: pressio:rel = 1e-3.",
         );
         if let Some(inner) = &self.inner {
@@ -603,12 +680,28 @@ impl CompressorPlugin for Gwlz {
             fill: self.config.fill.spec(),
         };
         let (out, fstats) = field::compress_field(&mut codec, input, &params)?;
+        let plain = codec.stats.models == 0;
         self.last = Some((fstats, codec.stats));
+        // without enhancers, the inner stream itself where it says everything
+        if plain {
+            if let Some(raw) = codec::passthrough(out.bytes(), input, inner) {
+                return Ok(Data::from_byte_vec(raw));
+            }
+        }
         Ok(out)
     }
 
-    fn decompress(&mut self, input: &Data, _template: &Data) -> Result<Data> {
+    fn decompress(&mut self, input: &Data, template: &Data) -> Result<Data> {
         let settings = self.settings()?;
+        if let Some(out) = codec::decode_passthrough(
+            &self.registry,
+            self.inner.as_deref(),
+            input,
+            template,
+            settings.nthreads,
+        ) {
+            return out;
+        }
         let mut codec = GwlzCodec {
             registry: &self.registry,
             inner: self.inner.as_deref(),
@@ -650,6 +743,8 @@ impl CompressorPlugin for Gwlz {
             0.0
         };
         o.set("gwlz:psnr_gain", gain);
+        o.set("gwlz:stepped_aside", s.stepped_aside as u32);
+        o.set("gwlz:rd_gain", s.rd_gain_db);
         o.merge(&s.inner_results);
         o
     }
