@@ -1,12 +1,15 @@
-//! The GWLZ body inside the field envelope: inner compression, grouping, training, strict
-//! verification, and the stream sections.
+//! The GWLZ body inside the field envelope: inner compression, the inner compressor's
+//! rate-distortion envelope, grouping, fitting or training, strict verification, the
+//! encoder-side decision, and the stream sections.
 //!
 //! Sections (besides the envelope's `NFIN`, `PTCH`, `RAW_`):
 //!
 //! * `INNR`: the inner compressor's id and its complete stream;
-//! * `GWLZ`: layout version, masking and strict flags, channels, group count, the n+1 group
-//!   boundaries (f64) and per group a model flag and the residual scale (f32);
-//! * `WGTS`: the fp32 weights of the groups that have a model, in group order;
+//! * `GWLZ` (streams with enhancers): layout version, masking and strict flags, the enhancer
+//!   kind (layout 3), channels, group count, the n+1 group boundaries (f64) and per group a
+//!   model flag and the residual scale (f32);
+//! * `WGTS`: the stored enhancers of the groups that have one, in group order (networks: fp32
+//!   weights; linear filters: an fp32 step and 16-bit coefficients);
 //! * `REJC`: (strict mode) indices of in-model points that keep `X'`;
 //! * `EXCT`: (strict mode) points stored exactly because no candidate value was within the
 //!   bound (the inner compressor broke its bound there);
@@ -14,7 +17,11 @@
 //!   refuses a stream whose inner compressor decodes other values: another implementation under
 //!   the same id (LibPressio's `zfp` inside LibPressio, pressio-ml's in the CLI) or an inner
 //!   compressor whose streams depend on options the decoder lacks would otherwise give wrong
-//!   values with no error. Every layout 2 stream carries it.
+//!   values with no error. Every stream carries it.
+//!
+//! A stream without `GWLZ` is the inner stream alone (the encoder stepped aside, or no
+//! enhancer lowered the error). When the inner compressor writes pressio-ml containers, the
+//! plugin returns that inner stream itself instead ([`passthrough`]).
 
 use crate::enhancer::{self, stored_params, Folded, TrainInfo, TrainSettings};
 use crate::features::{GroupInputs, Layout, PATCH_LEN};
@@ -321,7 +328,7 @@ impl Enhancers {
         }
     }
 
-    /// Groups of `xp` with `n_groups` boundaries placed by `grouping`, and each group's
+    /// `n_groups` groups of `xp` with boundaries placed by `grouping`, and each group's
     /// residual scale (its largest `|x - x'|`, capped at `abs`; none for groups too small or
     /// without residual).
     fn grouped(x: &[f64], xp: &[f64], n_groups: usize, grouping: Grouping, abs: f64) -> Enhancers {
@@ -414,7 +421,7 @@ impl Enhancers {
 }
 
 /// A fingerprint of `X'`, the inner compressor's decoded values: how many are finite, their
-/// mean, and up to 32 values at evenly spaced indices (first and last included).
+/// mean, and up to 8 values at evenly spaced indices (first and last included).
 /// The encoder stores it; the decoder recomputes it from its own `X'` and requires the same
 /// finite count and every number within `abs / 64` (the strict mode's slack, far above rounding
 /// differences and far below what a misparsed inner stream gives).

@@ -412,7 +412,7 @@ static SCHEMA: LazyLock<OptionSchema<Config>> = LazyLock::new(|| {
                 KEY_ENHANCER,
                 "what enhances a value group: linear (default: a least-squares filter of the \
                  differences between X' at the 3x3x3 neighbours plus the second neighbours along \
-                 each axis and X' at the point, 33 fp32 values per group in 3-D, 13 in 2-D, \
+                 each axis and X' at the point, 33 16-bit coefficients per group in 3-D, 13 in 2-D, \
                  fitted in one pass; the number of groups, 1 to 16 up to gwlz:groups, is the one \
                  with the largest estimated gain at equal size) or cnn (the paper's two-layer \
                  network on 5x5 neighbourhoods of the 2-D slice, trained for gwlz:epochs, sized \
