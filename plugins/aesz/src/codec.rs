@@ -1,5 +1,8 @@
-//! The AE-SZ body: blockwise prediction (Lorenzo, block mean or autoencoder, the best per block
-//! by L1 error), the substrate's linear quantizer, Huffman and zstd.
+//! The AE-SZ bodies. This module holds what both pipelines share (geometry, header, the
+//! autoencoder's candidates, latents and their decoding) and the SZ2 pipeline: blockwise
+//! prediction (Lorenzo, block mean or autoencoder, the best per block), the substrate's linear
+//! quantizer, Huffman and zstd. The interpolation pipeline (body version 3, the default) is in
+//! `interp_body`; a stream without an `AEHD` section is its plain `classic` body.
 //!
 //! # Geometry
 //!
