@@ -331,11 +331,14 @@ fn bad_input_is_refused_with_clear_errors() {
         // a stream of another plugin. A gwlz that stepped aside wrote its inner sz3's own
         // stream, which sz3 decodes, and gwlz decodes its inner compressor's streams (tests of
         // plugins/gwlz).
-        let writer = if id == "gwlz" && !comp.bytes().windows(4).any(|w| w == b"gwlz") {
-            "sz3"
-        } else {
-            id.as_str()
-        };
+        let writer = pressio_ml_codec::container::peek_header(comp.bytes())
+            .unwrap()
+            .plugin_id;
+        assert!(
+            writer == *id || (id == "gwlz" && writer == "sz3"),
+            "{id} wrote a {writer} stream"
+        );
+        let writer = writer.as_str();
         for other in ids.iter().filter(|o| *o != id) {
             let mut d = reg.compressor(other).unwrap();
             let mut out = Data::empty(DType::Float, &[64, 32]);

@@ -153,12 +153,21 @@ impl StreamHeader {
     }
 }
 
+/// Bytes a section takes in a stream besides its data (its tag and its length).
+pub const SECTION_FRAME: usize = 12;
+
+/// Bytes `sections` take in a stream, frames included (what an encoder choosing between
+/// candidate streams compares).
+pub fn sections_len(sections: &[Section]) -> usize {
+    sections.iter().map(|s| s.data.len() + SECTION_FRAME).sum()
+}
+
 /// Serialize a header and sections into a checksummed stream.
 pub fn write_stream(header: &StreamHeader, sections: &[Section]) -> Vec<u8> {
     let mut h = ByteWriter::new();
     header.write(&mut h);
     let h = h.into_inner();
-    let total: usize = sections.iter().map(|s| s.data.len() + 12).sum::<usize>() + h.len() + 22;
+    let total: usize = sections_len(sections) + h.len() + 22;
     let mut w = ByteWriter::with_capacity(total);
     w.put_bytes(&MAGIC);
     w.put_u16(FORMAT_VERSION);

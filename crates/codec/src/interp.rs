@@ -1041,13 +1041,17 @@ pub fn compress_in_place_reusing<T: Float>(
     })
 }
 
-/// [`compress_in_place_reusing`] with per-point [`PointHooks`] (no external predictor).
+/// [`compress_in_place_reusing`] with per-point [`PointHooks`] (no external predictor). Without
+/// hooks it is [`compress_in_place_reusing`] itself: the plain path keeps its plain sink.
 pub fn compress_in_place_with<T: Float>(
     work: &mut [T],
     plan: &InterpPlan,
     hooks: PointHooks<'_, T>,
     mut codes: Vec<u32>,
 ) -> Result<InterpEncoded<T>> {
+    if hooks.overrides.is_none() && hooks.record.is_none() {
+        return compress_in_place_reusing(work, plan, None, codes);
+    }
     let (_, anchors, mut quant) = begin_encoding(work, plan, &mut codes)?;
     check_hooks(&hooks, work.len())?;
     {

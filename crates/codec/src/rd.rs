@@ -1,12 +1,14 @@
-//! Local rate-distortion curves of a compressor on one field, for encoder-side decisions
-//! between a plain stream and one that spends extra bytes (network side information) on a
-//! lower error.
+//! Rate-distortion models of a compressor on one field, for encoder-side decisions between a
+//! plain stream and one that spends extra bytes (network side information) on a lower error.
 //!
-//! The curve is measured from two codings of the field, at the bound and at a finer one, and
-//! modelled as a straight line in log bytes against log squared error: `ln D = a - k ln B`.
-//! That is the shape in which rate-distortion comparisons at equal ratio interpolate (PSNR,
-//! `-10 log10 D` up to a constant, linear in log ratio between measured bounds), so a stream
-//! the curve says beats the plain compressor is one whose PSNR at equal ratio is higher.
+//! Both read the compressor's curve in log bytes against log squared error, the shape in which
+//! rate-distortion comparisons at equal ratio interpolate (PSNR, `-10 log10 D` up to a
+//! constant, linear in log ratio between measured bounds):
+//!
+//! * [`RdCurve`]: the slope `k` of `ln D = a - k ln B` between two codings, what a unit of
+//!   error is worth in bytes when choosing parts of a stream;
+//! * [`RdEnvelope`]: the best the compressor does over several codings, what a whole stream
+//!   must beat.
 
 /// A measured local rate-distortion curve.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,39 +27,6 @@ impl RdCurve {
         RdCurve {
             k: if k.is_finite() && k > 0.0 { k } else { 0.0 },
         }
-    }
-
-    /// The squared error the plain compressor would reach with `bytes`, from its point
-    /// `(bytes0, sse0)` on this curve.
-    pub fn sse_at(&self, bytes: f64, bytes0: f64, sse0: f64) -> f64 {
-        sse0 * (bytes0 / bytes).powf(self.k)
-    }
-
-    /// Whether a stream of `bytes` and error `sse` beats the plain compressor's point
-    /// `(bytes0, sse0)`: it has less error than the curve gives the plain compressor at the
-    /// same bytes (with `k = 0`: it is no larger and has no more error, one of them strictly).
-    pub fn beats(&self, bytes: f64, sse: f64, bytes0: f64, sse0: f64) -> bool {
-        if self.k > 0.0 {
-            sse < self.sse_at(bytes, bytes0, sse0)
-        } else {
-            (bytes <= bytes0 && sse <= sse0) && (bytes < bytes0 || sse < sse0)
-        }
-    }
-
-    /// What one unit of squared error is worth in bytes near `(bytes, sse)` on this curve
-    /// (`B / (k D)`, from `dD / D = -k dB / B`); 0 where the curve has no slope or `sse` is 0.
-    pub fn bytes_per_sse(&self, bytes: f64, sse: f64) -> f64 {
-        if self.k > 0.0 && sse > 0.0 {
-            bytes / (self.k * sse)
-        } else {
-            0.0
-        }
-    }
-
-    /// The gain of `(bytes, sse)` over the plain compressor at equal bytes, in dB of PSNR
-    /// (positive: better).
-    pub fn gain_db(&self, bytes: f64, sse: f64, bytes0: f64, sse0: f64) -> f64 {
-        10.0 * (self.sse_at(bytes, bytes0, sse0) / sse).log10()
     }
 }
 
@@ -160,32 +129,18 @@ mod tests {
     }
 
     #[test]
-    fn a_power_law_is_measured_exactly() {
+    fn a_power_law_slope_is_measured_exactly() {
         // D = 1e6 * B^-2
         let d = |b: f64| 1e6 * b.powi(-2);
         let c = RdCurve::measure(100.0, d(100.0), 150.0, d(150.0));
         assert!((c.k - 2.0).abs() < 1e-12);
-        assert!((c.sse_at(300.0, 100.0, d(100.0)) - d(300.0)).abs() < 1e-9);
-        // on the curve: no gain; below it: a gain; above it: a loss
-        assert!(c.gain_db(300.0, d(300.0), 100.0, d(100.0)).abs() < 1e-9);
-        assert!(c.beats(120.0, 0.9 * d(120.0), 100.0, d(100.0)));
-        assert!(!c.beats(120.0, 1.1 * d(120.0), 100.0, d(100.0)));
-        let g = c.gain_db(120.0, 0.5 * d(120.0), 100.0, d(100.0));
-        assert!((g - 10.0 * 2f64.log10()).abs() < 1e-9);
-        // dD/dB = -2 D / B: one byte is worth 2 D / B of squared error
-        assert!((c.bytes_per_sse(100.0, d(100.0)) - 100.0 / (2.0 * d(100.0))).abs() < 1e-9);
     }
 
     #[test]
-    fn an_unmeasurable_curve_compares_sizes_and_errors() {
+    fn pairs_that_trade_nothing_have_no_slope() {
         for (b2, d2) in [(100.0, 1.0), (90.0, 1.0), (150.0, 2.0), (150.0, 4.0)] {
             let c = RdCurve::measure(100.0, 2.0, b2, d2);
             assert_eq!(c.k, 0.0, "{b2} {d2}");
-            assert!(c.beats(99.0, 2.0, 100.0, 2.0));
-            assert!(c.beats(100.0, 1.0, 100.0, 2.0));
-            assert!(!c.beats(100.0, 2.0, 100.0, 2.0));
-            assert!(!c.beats(101.0, 0.1, 100.0, 2.0));
-            assert_eq!(c.bytes_per_sse(100.0, 2.0), 0.0);
         }
     }
 }

@@ -44,7 +44,7 @@ use pressio_ml_classic::body::{
     decode_body, decode_body_overridden, encode_interp_hooked, ClassicCodec, Settings,
 };
 use pressio_ml_classic::tune;
-use pressio_ml_codec::container::{ParsedStream, Section};
+use pressio_ml_codec::container::{sections_len, ParsedStream, Section, SECTION_FRAME};
 use pressio_ml_codec::interp::{merge_to_four, squeeze_dims, PointHooks, PredictionRecord};
 use pressio_ml_codec::lorenzo::LorenzoValue;
 use pressio_ml_codec::lossless;
@@ -56,8 +56,6 @@ use rayon::prelude::*;
 /// Runs of plain interpolation at finer bounds (the bound times 2^(-j/2)) that measure its
 /// rate-distortion curve on the field.
 const FINER_RUNS: i32 = 3;
-/// Bytes of a section's frame in the container (tag, length, checksum).
-const SECTION_FRAME: usize = 12;
 /// Codes within this magnitude of the zero bin are priced from their own counts.
 const PRICED_CODES: i64 = 4096;
 
@@ -289,10 +287,6 @@ fn choose_blocks(
     let mut chosen: Vec<usize> = ranked[..best_len].iter().map(|(b, _)| *b).collect();
     chosen.sort_unstable();
     chosen
-}
-
-fn sections_len(sections: &[Section]) -> usize {
-    sections.iter().map(|s| s.data.len() + SECTION_FRAME).sum()
 }
 
 /// The header of an interpolation-pipeline stream.

@@ -17,7 +17,7 @@
 
 use crate::tune;
 use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
-use pressio_ml_codec::container::{ParsedStream, Section, Tag};
+use pressio_ml_codec::container::{sections_len, ParsedStream, Section, Tag};
 use pressio_ml_codec::interp::{self, merge_to_four, ExternalPredictor, InterpPlan, PointHooks};
 use pressio_ml_codec::lorenzo::{self, LorenzoValue};
 use pressio_ml_codec::quantizer::{values_from_le_bytes, values_to_le_bytes, Float};
@@ -185,10 +185,6 @@ fn dominant_share(codes: &[u32], alphabet: u64) -> f64 {
     codes.iter().filter(|&&c| c == zero).count() as f64 / codes.len() as f64
 }
 
-fn sections_size(sections: &[Section]) -> usize {
-    sections.iter().map(|s| s.data.len()).sum()
-}
-
 /// The interpolation body of `values` (squeezed `dims`) with `params` (the plan
 /// [`InterpPlan::standard`] makes of them).
 pub fn encode_interp<T: Float>(
@@ -316,7 +312,7 @@ fn encode_typed<T: Float + LorenzoValue>(
             // Compress both ways and keep the smaller (ties keep interpolation).
             let a = encode_interp(codec, values, &dims, abs, &params)?;
             let b = encode_lorenzo(codec, values, &dims, abs)?;
-            Ok(if sections_size(&b) < sections_size(&a) {
+            Ok(if sections_len(&b) < sections_len(&a) {
                 b
             } else {
                 a

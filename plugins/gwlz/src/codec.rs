@@ -30,7 +30,7 @@ use crate::linear::{self, Filter, Stencil};
 use crate::plan::{plan, Plan, MIN_GROUP_POINTS};
 use crate::strict::{applies, decide, enhance, Outcome, SLACK_FRACTION};
 use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
-use pressio_ml_codec::container::{ParsedStream, Section, Tag};
+use pressio_ml_codec::container::{sections_len, ParsedStream, Section, Tag, SECTION_FRAME};
 use pressio_ml_codec::field::{FieldCodec, Float};
 use pressio_ml_codec::points::{decode_indices, decode_points, encode_indices, encode_points};
 use pressio_ml_codec::rd::RdEnvelope;
@@ -65,8 +65,6 @@ const PRINT_SAMPLES: usize = 8;
 const LAYOUT: u8 = 3;
 /// Oldest layout read.
 const MIN_LAYOUT: u8 = 2;
-/// Bytes of a section's frame in the container (tag, length, checksum).
-const SECTION_FRAME: usize = 12;
 /// Group counts the linear enhancer tries (each within the plan's limit).
 const LINEAR_GROUPS: [usize; 5] = [1, 2, 4, 8, 16];
 
@@ -1233,10 +1231,6 @@ impl GwlzCodec<'_> {
             _values: std::marker::PhantomData,
         })
     }
-}
-
-fn sections_len(sections: &[Section]) -> usize {
-    sections.iter().map(|s| s.data.len() + SECTION_FRAME).sum()
 }
 
 impl FieldCodec for GwlzCodec<'_> {

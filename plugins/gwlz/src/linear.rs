@@ -39,7 +39,6 @@ impl Stencil {
         for (e, &d) in extent.iter_mut().zip(dims) {
             *e = d.max(1);
         }
-        let k = extent.iter().filter(|&&e| e > 1).count().max(1);
         let axes: Vec<usize> = (0..3).filter(|&a| extent[a] > 1).collect();
         let mut offsets = Vec::new();
         // the full 3^k box of the non-trivial axes, centre excluded
@@ -67,7 +66,7 @@ impl Stencil {
                 offsets.push(o);
             }
         }
-        debug_assert!(offsets.len() < MAX_FEATURES || k == 3);
+        debug_assert!(offsets.len() < MAX_FEATURES);
         Stencil { extent, offsets }
     }
 
@@ -230,11 +229,6 @@ impl Filter {
             })
             .collect();
         Filter::from_parts(step, q)
-    }
-
-    /// The coefficients the filter predicts with.
-    pub fn coefs(&self) -> &[f64] {
-        &self.wide
     }
 
     /// This filter predicting `alpha` times as much (re-quantized).
