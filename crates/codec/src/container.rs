@@ -243,6 +243,12 @@ impl<'a> ParsedStream<'a> {
         Ok(ParsedStream { header, sections })
     }
 
+    /// A stream made of parts of a verified stream: `header` and `sections` borrowed from it (a
+    /// chunk's body sections, see [`crate::chunked`]), for a body's decoder to read as a stream.
+    pub fn assembled(header: StreamHeader, sections: Vec<(Tag, &'a [u8])>) -> ParsedStream<'a> {
+        ParsedStream { header, sections }
+    }
+
     /// The section tagged `tag`; a missing section is a corrupt stream.
     pub fn section(&self, tag: Tag) -> Result<&'a [u8]> {
         self.optional_section(tag)

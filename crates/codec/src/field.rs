@@ -29,6 +29,7 @@ use crate::standin::fill_holes;
 use pressio_ml_core::{
     BoundSpec, DType, Data, Element, FillSpec, OptionType, Options, PressioError, Result, Version,
 };
+use rayon::prelude::*;
 
 /// Section holding the positions and bits of non-finite values (streams of format 1; newer
 /// streams use [`TAG_HOLES`]).
@@ -128,6 +129,18 @@ pub trait FieldCodec {
     fn uses_model(&self) -> bool {
         true
     }
+    /// Before a big field is cut into chunks ([`crate::chunked`]): settle field-wide choices on
+    /// the whole field that the chunks' bodies then share (classic tunes its interpolation once
+    /// here instead of once per chunk). Nothing by default.
+    fn prepare_chunks<T: Float>(&mut self, values: &[T], dims: &[usize], abs: f64) -> Result<()> {
+        let _ = (values, dims, abs);
+        Ok(())
+    }
+    /// Whether the envelope may run its own passes over the values (hole map, range, verify)
+    /// on the current rayon pool: true for a body running on `pressio:nthreads > 1` threads.
+    fn parallel(&self) -> bool {
+        false
+    }
     /// Decompress into `out` (length = product of `dims`) from the verified stream.
     fn decode<T: Float>(
         &mut self,
@@ -142,14 +155,30 @@ pub trait FieldCodec {
 /// generic over the substrate's floats, instantiated for `f32` and `f64`:
 /// `$encode(&mut codec, &[T], dims, abs) -> Result<Vec<Section>>` and
 /// `$decode(&mut codec, &ParsedStream, dims, abs, &mut [T]) -> Result<()>`. With
-/// `uses_model: $uses`, `$uses(&codec) -> bool` answers [`FieldCodec::uses_model`].
+/// `uses_model: $uses`, `$uses(&codec) -> bool` answers [`FieldCodec::uses_model`]; with
+/// `prepare_chunks: $prep`, `$prep(&mut codec, &[T], dims, abs) -> Result<()>` is
+/// [`FieldCodec::prepare_chunks`].
 #[macro_export]
 macro_rules! field_codec_by_width {
-    ($codec:ty, $encode:path, $decode:path $(, uses_model: $uses:path)?) => {
+    ($codec:ty, $encode:path, $decode:path $(, uses_model: $uses:path)? $(, prepare_chunks: $prep:path)?) => {
         impl $crate::field::FieldCodec for $codec {
             $(
                 fn uses_model(&self) -> bool {
                     $uses(self)
+                }
+            )?
+
+            $(
+                fn prepare_chunks<T: $crate::field::Float>(
+                    &mut self,
+                    values: &[T],
+                    dims: &[usize],
+                    abs: f64,
+                ) -> ::pressio_ml_core::Result<()> {
+                    match T::as_float_slice(values) {
+                        $crate::field::FloatSlice::F32(v) => $prep(self, v, dims, abs),
+                        $crate::field::FloatSlice::F64(v) => $prep(self, v, dims, abs),
+                    }
                 }
             )?
 
@@ -326,12 +355,65 @@ pub fn finite_range<T: Float>(values: &[T]) -> Option<(f64, f64)> {
 pub fn valid_range<T: Float>(values: &[T], fill: &FillSpec) -> Option<(f64, f64)> {
     match fill.detect(values) {
         None => finite_range(values),
-        Some(mask) => range_outside(values, &mask),
+        Some(mask) => range_outside(values, Some(&mask)),
     }
 }
 
-/// Minimum and maximum over the finite values not flagged in `skip` (None when there are none).
-fn range_outside<T: Float>(values: &[T], skip: &[bool]) -> Option<(f64, f64)> {
+/// Values per task of the envelope's passes over a field on the current rayon pool.
+const PASS_CHUNK: usize = 1 << 16;
+
+/// [`FillSpec::detect`], on the current rayon pool when `parallel` (the same mask).
+fn detect_fill<T: Float>(fill: &FillSpec, values: &[T], parallel: bool) -> Option<Vec<bool>> {
+    if !parallel || !fill.active() {
+        return fill.detect(values);
+    }
+    let declared = fill.matchable::<T>();
+    let mut mask = None;
+    if !declared.is_empty() {
+        let mut m = vec![false; values.len()];
+        let any = m
+            .par_chunks_mut(PASS_CHUNK)
+            .zip(values.par_chunks(PASS_CHUNK))
+            .map(|(m, v)| FillSpec::mark_declared(&declared, v, m))
+            .reduce(|| false, |a, b| a || b);
+        if any {
+            mask = Some(m);
+        }
+    }
+    if fill.auto() {
+        let (auto, data) = values
+            .par_chunks(PASS_CHUNK)
+            .enumerate()
+            .map(|(k, v)| {
+                let m = mask.as_deref().map(|m| &m[k * PASS_CHUNK..][..v.len()]);
+                FillSpec::count_auto(v, m)
+            })
+            .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+        if auto > 0 && data > 0 {
+            mask.get_or_insert_with(|| vec![false; values.len()])
+                .par_chunks_mut(PASS_CHUNK)
+                .zip(values.par_chunks(PASS_CHUNK))
+                .for_each(|(m, v)| FillSpec::mark_auto(v, m));
+        }
+    }
+    mask
+}
+
+/// [`range_outside`] on the current rayon pool (min and max do not depend on the order).
+fn range_outside_parallel<T: Float>(values: &[T], skip: Option<&[bool]>) -> Option<(f64, f64)> {
+    values
+        .par_chunks(PASS_CHUNK)
+        .enumerate()
+        .filter_map(|(k, v)| range_outside(v, skip.map(|s| &s[k * PASS_CHUNK..][..v.len()])))
+        .reduce_with(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+}
+
+/// Minimum and maximum over the finite values not flagged in `skip` (every finite value
+/// without it); None when there are none.
+fn range_outside<T: Float>(values: &[T], skip: Option<&[bool]>) -> Option<(f64, f64)> {
+    let Some(skip) = skip else {
+        return finite_range(values);
+    };
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
     for (&v, &s) in values.iter().zip(skip) {
@@ -418,20 +500,62 @@ fn compress_typed<T: Float, C: FieldCodec>(
     }
     let integer = !field.dtype.is_floating();
     let dims = normalized_dims(field.dims);
-    let fill = p.fill.detect(values);
-    // holes: the points the body never sees (fill points, NaN, ±Inf); they come back exactly
-    let mut holes: Vec<bool> = values.iter().map(|v| !v.is_finite_value()).collect();
-    let nonfinite = holes.iter().filter(|&&h| h).count();
-    let mut fill_points = 0usize;
-    if let Some(mask) = &fill {
-        for (h, &m) in holes.iter_mut().zip(mask) {
-            if m && !*h {
-                *h = true;
-                fill_points += 1;
+    let parallel = codec.parallel();
+    let fill = detect_fill(p.fill, values, parallel);
+    // holes: the points the body never sees (fill points, NaN, ±Inf); they come back exactly.
+    // The map is only made when there is a hole (an empty map means none).
+    let count = |v: &[T]| v.iter().filter(|x| !x.is_finite_value()).count();
+    let nonfinite: usize = if parallel {
+        values.par_chunks(PASS_CHUNK).map(count).sum()
+    } else {
+        count(values)
+    };
+    let mut holes = Vec::new();
+    if nonfinite > 0 || fill.is_some() {
+        holes = vec![false; values.len()];
+        let mark = |(h, v): (&mut [bool], &[T])| {
+            for (h, x) in h.iter_mut().zip(v) {
+                *h = !x.is_finite_value();
             }
+        };
+        if parallel {
+            holes
+                .par_chunks_mut(PASS_CHUNK)
+                .zip(values.par_chunks(PASS_CHUNK))
+                .for_each(mark);
+        } else {
+            mark((&mut holes, values));
         }
     }
-    let mut abs = match range_outside(values, &holes) {
+    let mut fill_points = 0usize;
+    if let Some(mask) = &fill {
+        let merge = |(h, m): (&mut [bool], &[bool])| -> usize {
+            let mut count = 0;
+            for (h, &m) in h.iter_mut().zip(m) {
+                if m && !*h {
+                    *h = true;
+                    count += 1;
+                }
+            }
+            count
+        };
+        fill_points = if parallel {
+            holes
+                .par_chunks_mut(PASS_CHUNK)
+                .zip(mask.par_chunks(PASS_CHUNK))
+                .map(merge)
+                .sum()
+        } else {
+            merge((&mut holes, mask))
+        };
+    }
+    let skip = (!holes.is_empty()).then_some(&holes[..]);
+    let range = if parallel {
+        range_outside_parallel(values, skip)
+    } else {
+        range_outside(values, skip)
+    };
+    let mut abs = match range {
         Some((lo, hi)) => p.bound.absolute(hi - lo),
         None => 0.0,
     };
@@ -479,17 +603,28 @@ fn compress_typed<T: Float, C: FieldCodec>(
         let parsed = ParsedStream::parse(&stream)?;
         let mut decoded = vec![T::default(); values.len()];
         codec.decode(&parsed, &dims, abs, &mut decoded)?;
-        let patches: Vec<(usize, T)> = values
-            .iter()
-            .zip(&decoded)
-            .zip(&holes)
-            .enumerate()
-            .filter(|(_, ((x, y), &h))| {
+        // the values outside the bound, from `first` on
+        let breaks = |first: usize, x: &[T], y: &[T]| -> Vec<(usize, T)> {
+            let mut out = Vec::new();
+            for (i, (&x, y)) in x.iter().zip(y).enumerate() {
                 let err = (x.to_f64() - y.to_f64()).abs();
-                !h && (err.is_nan() || err > abs)
-            })
-            .map(|(i, ((&x, _), _))| (i, x))
-            .collect();
+                if !skip.is_some_and(|h| h[first + i]) && (err.is_nan() || err > abs) {
+                    out.push((first + i, x));
+                }
+            }
+            out
+        };
+        let patches: Vec<(usize, T)> = if parallel {
+            let parts: Vec<Vec<(usize, T)>> = values
+                .par_chunks(PASS_CHUNK)
+                .zip(decoded.par_chunks(PASS_CHUNK))
+                .enumerate()
+                .map(|(k, (x, y))| breaks(k * PASS_CHUNK, x, y))
+                .collect();
+            parts.concat()
+        } else {
+            breaks(0, values, &decoded)
+        };
         if !patches.is_empty() {
             stats.patched = patches.len();
             sections.push(Section::new(TAG_PATCHES, encode_points(&patches)?));

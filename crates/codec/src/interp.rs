@@ -40,6 +40,7 @@ use crate::quantizer::{
     CodeStats, Dequantizer, Float, LinearQuantizer, SizeEstimator, DEFAULT_RADIUS, MAX_RADIUS,
 };
 use pressio_ml_core::{PressioError, Result};
+use rayon::prelude::*;
 
 /// Drop extents of 1 from `dims` (fastest first) after checking that they describe `len` values.
 /// Returns `[1]` for a single value. Zero extents, overflow and mismatches are errors.
@@ -1282,6 +1283,8 @@ pub struct TuneSpace {
     /// Relative gain a candidate needs over the running best to replace it, per list (formulas,
     /// orders, level bounds).
     pub margins: [f64; 3],
+    /// Test-compress the sample blocks on the current rayon pool (the choice is the same).
+    pub parallel: bool,
 }
 
 impl TuneSpace {
@@ -1307,6 +1310,7 @@ impl TuneSpace {
             orders,
             level_bounds: vec![(1.0, 1.0), (1.25, 2.0), (1.5, 2.5), (2.0, 3.0)],
             margins: [0.01; 3],
+            parallel: false,
         }
     }
 }
@@ -1317,6 +1321,16 @@ impl TuneSpace {
 /// roughest axis first, so that the smoothest axis, whose pass predicts the most points, comes
 /// last. Ties keep slowest first.
 pub fn roughness_order<T: Float>(data: &[T], dims: &[usize]) -> Vec<usize> {
+    roughness_order_on(data, dims, false)
+}
+
+/// Points of one independent piece of [`roughness_order`]'s walk: the field is walked in pieces
+/// of this many points whose sums are added in order, on the current rayon pool or not, so the
+/// order never depends on the thread count.
+const ROUGHNESS_PIECE: usize = 1 << 20;
+
+/// [`roughness_order`], its pieces on the current rayon pool when `parallel` (same result).
+pub fn roughness_order_on<T: Float>(data: &[T], dims: &[usize], parallel: bool) -> Vec<usize> {
     const STEP: usize = 13;
     let nd = dims.len();
     let mut order: Vec<usize> = (0..nd).rev().collect();
@@ -1324,43 +1338,67 @@ pub fn roughness_order<T: Float>(data: &[T], dims: &[usize]) -> Vec<usize> {
         return order;
     }
     let g = Geometry::new(dims);
-    let mut sum = [0.0f64; 4];
-    let mut cnt = [0usize; 4];
-    // Walk every STEP-th point, keeping its coordinates with carries instead of divisions.
-    let mut c = [0usize; 4];
-    let mut i = 0usize;
-    while i < data.len() {
-        let x = data[i].as_f64();
-        for a in 0..nd {
-            let (n, o, ca) = (g.n[a], g.st[a], c[a]);
-            let e = if n >= 7 {
-                if ca < 3 || ca + 3 >= n {
+    // sums over every STEP-th point of [start, end), coordinates kept with carries
+    let piece = |k: usize| -> ([f64; 4], [usize; 4]) {
+        let start = k * ROUGHNESS_PIECE;
+        let end = (start + ROUGHNESS_PIECE).min(data.len());
+        let mut sum = [0.0f64; 4];
+        let mut cnt = [0usize; 4];
+        let mut i = start.next_multiple_of(STEP);
+        let mut c = [0usize; 4];
+        let mut rest = i;
+        for (c, &n) in c.iter_mut().zip(&g.n).take(nd) {
+            *c = rest % n;
+            rest /= n;
+        }
+        while i < end {
+            let x = data[i].as_f64();
+            for a in 0..nd {
+                let (n, o, ca) = (g.n[a], g.st[a], c[a]);
+                let e = if n >= 7 {
+                    if ca < 3 || ca + 3 >= n {
+                        continue;
+                    }
+                    x - (9.0 * (data[i - o].as_f64() + data[i + o].as_f64())
+                        - data[i - 3 * o].as_f64()
+                        - data[i + 3 * o].as_f64())
+                        / 16.0
+                } else if ca >= 1 && ca + 1 < n {
+                    x - 0.5 * (data[i - o].as_f64() + data[i + o].as_f64())
+                } else if n == 2 && ca == 1 {
+                    x - data[i - o].as_f64()
+                } else {
                     continue;
+                };
+                if e.is_finite() {
+                    sum[a] += e.abs();
+                    cnt[a] += 1;
                 }
-                x - (9.0 * (data[i - o].as_f64() + data[i + o].as_f64())
-                    - data[i - 3 * o].as_f64()
-                    - data[i + 3 * o].as_f64())
-                    / 16.0
-            } else if ca >= 1 && ca + 1 < n {
-                x - 0.5 * (data[i - o].as_f64() + data[i + o].as_f64())
-            } else if n == 2 && ca == 1 {
-                x - data[i - o].as_f64()
-            } else {
-                continue;
-            };
-            if e.is_finite() {
-                sum[a] += e.abs();
-                cnt[a] += 1;
+            }
+            i += STEP;
+            c[0] += STEP;
+            let mut a = 0;
+            while a + 1 < 4 && c[a] >= g.n[a] {
+                let carry = c[a] / g.n[a];
+                c[a] %= g.n[a];
+                c[a + 1] += carry;
+                a += 1;
             }
         }
-        i += STEP;
-        c[0] += STEP;
-        let mut a = 0;
-        while a + 1 < 4 && c[a] >= g.n[a] {
-            let carry = c[a] / g.n[a];
-            c[a] %= g.n[a];
-            c[a + 1] += carry;
-            a += 1;
+        (sum, cnt)
+    };
+    let pieces = data.len().div_ceil(ROUGHNESS_PIECE);
+    let parts: Vec<([f64; 4], [usize; 4])> = if parallel {
+        (0..pieces).into_par_iter().map(piece).collect()
+    } else {
+        (0..pieces).map(piece).collect()
+    };
+    let mut sum = [0.0f64; 4];
+    let mut cnt = [0usize; 4];
+    for (s, c) in &parts {
+        for a in 0..4 {
+            sum[a] += s[a];
+            cnt[a] += c[a];
         }
     }
     let rough: Vec<f64> = (0..nd)
@@ -1470,7 +1508,52 @@ pub fn estimate_bits<T: Float>(
     eb: f64,
     params: &InterpParams,
 ) -> Result<f64> {
-    estimate_bits_with(&mut SizeEstimator::new()?, samples, eb, params)
+    estimate_bits_with(&mut SizeEstimator::new()?, samples, eb, params, false)
+}
+
+/// The codes and the unpredictable count of sample block `b` (see [`estimate_bits_with`]).
+fn block_codes<T: Float>(
+    b: usize,
+    vals: &[T],
+    bdims: &[usize],
+    eb: f64,
+    params: &InterpParams,
+) -> Result<(Vec<u32>, usize)> {
+    let real = InterpPlan::standard(bdims, eb, params)?;
+    let side = bdims.iter().copied().max().unwrap_or(1);
+    let fit = side.saturating_sub(1).next_power_of_two().max(2);
+    let enc = if real.anchor_stride() <= fit {
+        // The block holds real anchors (a whole array, or blocks spanning the anchor grid).
+        compress(vals, &real, None)?
+    } else {
+        // A block smaller than the anchor spacing gets anchors at its corners. In the full
+        // array those points are quantized at the level above the block's top level, so
+        // they carry an error up to that level's bound: add a deterministic error of that
+        // size, or exact corners would hide the gain of tighter coarse levels.
+        let p = InterpParams {
+            anchor_stride: fit,
+            ..params.clone()
+        };
+        let plan = InterpPlan::standard(bdims, eb, &p)?;
+        let top_level = fit.trailing_zeros() as usize + 1;
+        let noise = eb / level_ratio(params.alpha, params.beta, top_level);
+        let mut noisy = vals.to_vec();
+        let g = Geometry::new(bdims);
+        let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ (b as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        for_each_anchor(&g, fit, |i| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let u = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+            let v = T::from_f64_round(noisy[i].as_f64() + u * noise);
+            if v.finite() {
+                noisy[i] = v;
+            }
+            Ok(())
+        })?;
+        compress(&noisy, &plan, None)?
+    };
+    Ok((enc.codes, enc.unpredictables.len()))
 }
 
 /// [`estimate_bits`] with a reusable [`SizeEstimator`].
@@ -1479,47 +1562,30 @@ pub fn estimate_bits_with<T: Float>(
     samples: &[(Vec<T>, Vec<usize>)],
     eb: f64,
     params: &InterpParams,
+    parallel: bool,
 ) -> Result<f64> {
-    let mut codes = Vec::new();
+    let coded = |(b, (vals, bdims)): (usize, &(Vec<T>, Vec<usize>))| {
+        block_codes(b, vals, bdims, eb, params)
+    };
+    // blocks are coded independently and gathered in order: the same codes on any pool
+    let blocks: Vec<(Vec<u32>, usize)> = if parallel {
+        samples
+            .par_iter()
+            .enumerate()
+            .map(coded)
+            .collect::<Result<_>>()?
+    } else {
+        samples
+            .iter()
+            .enumerate()
+            .map(coded)
+            .collect::<Result<_>>()?
+    };
+    let mut codes = Vec::with_capacity(blocks.iter().map(|b| b.0.len()).sum());
     let mut unpred = 0usize;
-    for (b, (vals, bdims)) in samples.iter().enumerate() {
-        let real = InterpPlan::standard(bdims, eb, params)?;
-        let side = bdims.iter().copied().max().unwrap_or(1);
-        let fit = side.saturating_sub(1).next_power_of_two().max(2);
-        let enc = if real.anchor_stride() <= fit {
-            // The block holds real anchors (a whole array, or blocks spanning the anchor grid).
-            compress(vals, &real, None)?
-        } else {
-            // A block smaller than the anchor spacing gets anchors at its corners. In the full
-            // array those points are quantized at the level above the block's top level, so
-            // they carry an error up to that level's bound: add a deterministic error of that
-            // size, or exact corners would hide the gain of tighter coarse levels.
-            let p = InterpParams {
-                anchor_stride: fit,
-                ..params.clone()
-            };
-            let plan = InterpPlan::standard(bdims, eb, &p)?;
-            let top_level = fit.trailing_zeros() as usize + 1;
-            let noise = eb / level_ratio(params.alpha, params.beta, top_level);
-            let mut noisy = vals.clone();
-            let g = Geometry::new(bdims);
-            let mut state =
-                0x9e37_79b9_7f4a_7c15u64 ^ (b as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            for_each_anchor(&g, fit, |i| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let u = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
-                let v = T::from_f64_round(noisy[i].as_f64() + u * noise);
-                if v.finite() {
-                    noisy[i] = v;
-                }
-                Ok(())
-            })?;
-            compress(&noisy, &plan, None)?
-        };
-        codes.extend_from_slice(&enc.codes);
-        unpred += enc.unpredictables.len();
+    for (c, u) in &blocks {
+        codes.extend_from_slice(c);
+        unpred += u;
     }
     est.coded_bits(&codes, unpred, (T::BYTES * 8) as u32)
 }
@@ -1579,7 +1645,7 @@ pub fn tune_params_on<T: Float>(
             let bits = match memo.iter().find(|(p, _)| *p == v) {
                 Some(&(_, b)) => b,
                 None => {
-                    let b = estimate_bits_with(&mut est, samples, eb, &v)?;
+                    let b = estimate_bits_with(&mut est, samples, eb, &v, space.parallel)?;
                     memo.push((v.clone(), b));
                     b
                 }

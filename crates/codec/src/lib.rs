@@ -12,9 +12,11 @@
 //! * [`huffman`]: canonical Huffman coding of quantization codes;
 //! * [`hybrid`]: cross-field hybrid prediction on dual-quantized integers (CFNN);
 //! * [`rd`]: local rate-distortion curves for encoder-side decisions;
-//! * [`threads`]: running a codec on `pressio:nthreads` threads.
+//! * [`threads`]: running a codec on `pressio:nthreads` threads;
+//! * [`chunked`]: big fields cut into a fixed grid of chunks coded in parallel.
 
 pub mod bytes;
+pub mod chunked;
 pub mod container;
 pub mod field;
 pub mod holes;

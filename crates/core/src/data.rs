@@ -81,6 +81,25 @@ fn checked_elements(dims: &[usize]) -> Result<usize> {
         })
 }
 
+/// `n` zero words, or `None` when the allocation fails. The memory comes zeroed from the
+/// allocator (`calloc`: fresh pages are mapped to zero lazily), so a large buffer costs nothing
+/// until it is written, and then on whichever thread writes each page.
+fn zeroed_words(n: usize) -> Option<Vec<u64>> {
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u64>(n).ok()?;
+    // SAFETY: `layout` has a non-zero size (n > 0) and is the layout `Vec<u64>` uses for a
+    // capacity of `n`.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<u64>();
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `n` u64s, all `n`
+    // of which are initialized (zero bits are a valid u64), so length and capacity are `n`.
+    Some(unsafe { Vec::from_raw_parts(ptr, n, n) })
+}
+
 impl Data {
     /// Largest buffer pressio-ml will allocate on request (2^40 bytes): anything larger is
     /// refused as an absurd size instead of aborting on allocation.
@@ -107,12 +126,9 @@ impl Data {
             .ok_or_else(|| {
                 PressioError::InvalidDims(format!("{dims:?} x {} bytes is too large", dtype.size()))
             })?;
-        let nwords = len.div_ceil(8);
-        let mut words: Vec<u64> = Vec::new();
-        words.try_reserve_exact(nwords).map_err(|_| {
+        let words = zeroed_words(len.div_ceil(8)).ok_or_else(|| {
             PressioError::InvalidDims(format!("cannot allocate {len} bytes for dims {dims:?}"))
         })?;
-        words.resize(nwords, 0);
         Ok(Data {
             dtype,
             dims: dims.to_vec(),

@@ -129,6 +129,27 @@ impl FillSpec {
         if self.mode == FillMode::None {
             return None;
         }
+        let declared = self.matchable::<T>();
+        let mut mask = None;
+        if !declared.is_empty() {
+            let mut m = vec![false; values.len()];
+            if Self::mark_declared(&declared, values, &mut m) {
+                mask = Some(m);
+            }
+        }
+        if self.mode == FillMode::Auto {
+            let (auto, data) = Self::count_auto(values, mask.as_deref());
+            if auto > 0 && data > 0 {
+                let m = mask.get_or_insert_with(|| vec![false; values.len()]);
+                Self::mark_auto(values, m);
+            }
+        }
+        mask
+    }
+
+    /// What [`FillSpec::detect`] does, in pieces a caller may run on parts of a field (in
+    /// parallel, say): the declared values as `T` data matches them (see `detect`).
+    pub fn matchable<T: Element>(&self) -> Vec<f64> {
         let mut declared: Vec<f64> = self
             .declared
             .iter()
@@ -142,41 +163,62 @@ impl FillSpec {
                     .filter(|w| w.is_finite()),
             );
         }
-        let is_declared = |v: f64| declared.contains(&v);
-        let mut mask = vec![false; values.len()];
+        declared
+    }
+
+    /// A piece of [`FillSpec::detect`]: flag in `mask` the values equal to one of `declared`
+    /// (from [`FillSpec::matchable`]); true when any was.
+    pub fn mark_declared<T: Element>(declared: &[f64], values: &[T], mask: &mut [bool]) -> bool {
         let mut any = false;
         if !declared.is_empty() {
             for (m, &x) in mask.iter_mut().zip(values) {
                 let v = x.to_f64();
-                if v.is_finite() && is_declared(v) {
+                if v.is_finite() && declared.contains(&v) {
                     *m = true;
                     any = true;
                 }
             }
         }
-        if self.mode == FillMode::Auto {
-            let mut auto = 0usize;
-            let mut data = 0usize;
-            for (m, &x) in mask.iter().zip(values) {
-                if *m || !x.to_f64().is_finite() {
-                    continue;
-                }
-                if Self::is_auto_fill(x) {
-                    auto += 1;
-                } else {
-                    data += 1;
-                }
+        any
+    }
+
+    /// A piece of [`FillSpec::detect`]: among the finite values not flagged in `mask` (when
+    /// there is one), how many are conventional fill values ([`FillSpec::is_auto_fill`]) and
+    /// how many data. `auto` marks the conventional ones (with [`FillSpec::mark_auto`]) only
+    /// when both counts over the whole field are positive.
+    pub fn count_auto<T: Element>(values: &[T], mask: Option<&[bool]>) -> (usize, usize) {
+        let mut auto = 0usize;
+        let mut data = 0usize;
+        for (i, &x) in values.iter().enumerate() {
+            if mask.is_some_and(|m| m[i]) || !x.to_f64().is_finite() {
+                continue;
             }
-            if auto > 0 && data > 0 {
-                for (m, &x) in mask.iter_mut().zip(values) {
-                    if !*m && Self::is_auto_fill(x) {
-                        *m = true;
-                    }
-                }
-                any = true;
+            if Self::is_auto_fill(x) {
+                auto += 1;
+            } else {
+                data += 1;
             }
         }
-        any.then_some(mask)
+        (auto, data)
+    }
+
+    /// A piece of [`FillSpec::detect`]: flag the conventional fill values in `mask`.
+    pub fn mark_auto<T: Element>(values: &[T], mask: &mut [bool]) {
+        for (m, &x) in mask.iter_mut().zip(values) {
+            if !*m && Self::is_auto_fill(x) {
+                *m = true;
+            }
+        }
+    }
+
+    /// Whether this spec can mark any point (`none` cannot).
+    pub fn active(&self) -> bool {
+        self.mode != FillMode::None
+    }
+
+    /// Whether `auto` conventions apply.
+    pub fn auto(&self) -> bool {
+        self.mode == FillMode::Auto
     }
 }
 

@@ -320,11 +320,11 @@ pub(crate) fn encode<T: Float + LorenzoValue>(
     let cdims = merge_to_four(&squeeze_dims(dims, n)?);
     let csettings = Settings::default();
     let params = tune::choose_params(values, &cdims, abs, &csettings)?;
-    let mut scratch = Vec::new();
     let mut cc = ClassicCodec {
         settings: &csettings,
         parallel: s.parallel,
-        scratch: &mut scratch,
+        scratch: Vec::new(),
+        preset: None,
     };
     let cands = ae_candidates(codec.model, &s, &g, values, abs)?;
     let Some(c) = cands else {
@@ -430,11 +430,11 @@ pub(crate) fn encode<T: Float + LorenzoValue>(
 /// Run `f` with a `classic` codec of default settings (what decodes the body).
 fn with_classic<R>(parallel: bool, f: impl FnOnce(&mut ClassicCodec<'_>) -> R) -> R {
     let settings = Settings::default();
-    let mut scratch = Vec::new();
     f(&mut ClassicCodec {
         settings: &settings,
         parallel,
-        scratch: &mut scratch,
+        scratch: Vec::new(),
+        preset: None,
     })
 }
 

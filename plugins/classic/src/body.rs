@@ -23,6 +23,7 @@ use pressio_ml_codec::lorenzo::{self, LorenzoValue};
 use pressio_ml_codec::quantizer::{values_from_le_bytes, values_to_le_bytes, Float};
 use pressio_ml_codec::{huffman, lossless};
 use pressio_ml_core::{PressioError, Result};
+use std::sync::OnceLock;
 
 /// Header section tag.
 pub const TAG_HEADER: Tag = Tag(*b"CLHD");
@@ -110,11 +111,55 @@ pub struct ClassicCodec<'a> {
     pub settings: &'a Settings,
     /// Use the current rayon pool for the parallel stages.
     pub parallel: bool,
-    /// Code buffer kept by the plugin between calls (reusing it spares page faults).
-    pub scratch: &'a mut Vec<u32>,
+    /// Code buffer; a plugin takes it back after a call and hands it to the next one (reusing
+    /// it spares page faults).
+    pub scratch: Vec<u32>,
+    /// Where the chunks of a big field find the predictor choice made once on the whole field
+    /// ([`FieldCodec::prepare_chunks`]); `None` tunes on whatever the body is given.
+    ///
+    /// [`FieldCodec::prepare_chunks`]: pressio_ml_codec::field::FieldCodec::prepare_chunks
+    pub preset: Option<&'a OnceLock<tune::Resolved>>,
 }
 
-pressio_ml_codec::field_codec_by_width!(ClassicCodec<'_>, encode_typed, decode_typed);
+pressio_ml_codec::field_codec_by_width!(
+    ClassicCodec<'_>,
+    encode_typed,
+    decode_typed,
+    prepare_chunks: prepare_typed
+);
+
+/// Tune on the whole field for its chunks (see [`ClassicCodec::preset`]).
+fn prepare_typed<T: Float + LorenzoValue>(
+    codec: &mut ClassicCodec<'_>,
+    values: &[T],
+    dims: &[usize],
+    abs: f64,
+) -> Result<()> {
+    if let Some(cell) = codec.preset {
+        let dims = merge_to_four(&interp::squeeze_dims(dims, values.len())?);
+        // a second preparation of the same call keeps the first choice
+        let _ = cell.set(tune::resolve(
+            values,
+            &dims,
+            abs,
+            codec.settings,
+            codec.parallel,
+        )?);
+    }
+    Ok(())
+}
+
+/// The preset choice when it fits a body of `ndims` dimensions.
+fn preset_for(codec: &ClassicCodec<'_>, ndims: usize) -> Option<tune::Resolved> {
+    let r = codec.preset?.get()?;
+    let fits = match r {
+        tune::Resolved::Interp(p) | tune::Resolved::Both(p) => {
+            p.dim_order.as_ref().is_none_or(|o| o.len() == ndims)
+        }
+        tune::Resolved::Lorenzo => true,
+    };
+    fits.then(|| r.clone())
+}
 
 /// How the codes are stored in the payload.
 const CODES_HUFFMAN: u8 = 0;
@@ -214,7 +259,7 @@ pub fn encode_interp_hooked<T: Float>(
         &mut work,
         &plan,
         hooks,
-        std::mem::take(&mut *codec.scratch),
+        std::mem::take(&mut codec.scratch),
     )?;
     drop(work);
     pack_interp(codec, &plan, enc)
@@ -241,7 +286,7 @@ fn pack_interp<T: Float>(
         &enc.anchors,
         &enc.unpredictables,
     );
-    *codec.scratch = enc.codes;
+    codec.scratch = enc.codes;
     r
 }
 
@@ -260,7 +305,7 @@ pub fn encode_interp_external<T: Float>(
     force: bool,
 ) -> Result<(Vec<Section>, Vec<bool>)> {
     let mut work = values.to_vec();
-    let scratch = std::mem::take(&mut *codec.scratch);
+    let scratch = std::mem::take(&mut codec.scratch);
     let (enc, kept) = if force {
         let kept = plan
             .levels()
@@ -305,7 +350,11 @@ fn encode_typed<T: Float + LorenzoValue>(
     abs: f64,
 ) -> Result<Vec<Section>> {
     let dims = merge_to_four(&interp::squeeze_dims(dims, values.len())?);
-    match tune::resolve(values, &dims, abs, codec.settings)? {
+    let resolved = match preset_for(codec, dims.len()) {
+        Some(r) => r,
+        None => tune::resolve(values, &dims, abs, codec.settings, codec.parallel)?,
+    };
+    match resolved {
         tune::Resolved::Interp(params) => encode_interp(codec, values, &dims, abs, &params),
         tune::Resolved::Lorenzo => encode_lorenzo(codec, values, &dims, abs),
         tune::Resolved::Both(params) => {
@@ -437,7 +486,7 @@ fn decode_impl<T: Float + LorenzoValue>(
         Some(p) => p.num_codes(),
         None => n,
     };
-    let mut codes = std::mem::take(&mut *codec.scratch);
+    let mut codes = std::mem::take(&mut codec.scratch);
     let used = decode_codes(&payload, mode, n_codes, radius, codec.parallel, &mut codes);
     let result = used.and_then(|used| {
         let rest = &payload[used..];
@@ -459,7 +508,7 @@ fn decode_impl<T: Float + LorenzoValue>(
             out,
         )
     });
-    *codec.scratch = codes;
+    codec.scratch = codes;
     result
 }
 

@@ -13,7 +13,8 @@
 //! | key | type | default | meaning |
 //! |---|---|---|---|
 //! | `pressio:abs` / `pressio:rel` | double | `pressio:rel = 1e-3` | the error bound |
-//! | `pressio:nthreads` | uint32 | 1 | threads (the output never depends on it) |
+//! | `pressio:nthreads` | uint32 | 1 | threads: chunks of big fields and Huffman blocks are coded in parallel (the output never depends on it) |
+//! | `classic:chunk_values` | uint64 | 4194304 | most values per chunk ([`pressio_ml_codec::chunked`]); 0 never cuts |
 //! | `classic:predictor` | string | `interp` | `interp`, `lorenzo` or `auto` (both, keep the smaller) |
 //! | `classic:interp_algo` | string | `auto` | `auto`, `cubic` or `linear` |
 //! | `classic:interp_direction` | string | `auto` | `auto`, `slowest_first`, `fastest_first` |
@@ -28,18 +29,20 @@ pub mod body;
 pub mod tune;
 
 use body::{Choice, ClassicCodec, Direction, Predictor, Settings};
+use pressio_ml_codec::chunked::{ChunkRule, Chunked};
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_codec::interp::InterpKind;
 use pressio_ml_core::{
     keys, BoundOptions, BoundSpec, Choices, CompressorPlugin, DType, Data, FillOptions, Group, Key,
     OptionSchema, Options, PressioError, RegistryBuilder, Result, ThreadOptions, Value, Version,
 };
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 /// Registry id and option prefix.
 pub const ID: &str = "classic";
-/// Plugin (and stream) version.
-pub const VERSION: Version = Version::new(0, 1, 0);
+/// Plugin (and stream) version. 0.2 cuts big fields into chunks ([`pressio_ml_codec::chunked`]),
+/// which 0.1 decoders cannot read, so they refuse 0.2 streams by version; 0.1 streams decode.
+pub const VERSION: Version = Version::new(0, 2, 0);
 /// The default bound when the user sets none.
 pub const DEFAULT_BOUND: BoundSpec = BoundSpec::Rel(1e-3);
 
@@ -61,6 +64,8 @@ pub const KEY_RADIUS: &str = "classic:quant_radius";
 pub const KEY_ZSTD: &str = "classic:zstd_level";
 /// `classic:verify`.
 pub const KEY_VERIFY: &str = "classic:verify";
+/// `classic:chunk_values`.
+pub const KEY_CHUNK_VALUES: &str = "classic:chunk_values";
 
 /// Metrics result: values stored exactly because they were NaN or infinite.
 pub const RESULT_NONFINITE: &str = "classic:nonfinite";
@@ -76,6 +81,7 @@ pub const RESULT_ABS: &str = "classic:abs_bound";
 pub struct Classic {
     bound: BoundOptions,
     threads: ThreadOptions,
+    chunk_values: u64,
     fill: FillOptions,
     settings: Settings,
     alpha: f64,
@@ -107,6 +113,7 @@ impl Default for Classic {
         Classic {
             bound: BoundOptions::new(Some(DEFAULT_BOUND)),
             threads: ThreadOptions::default(),
+            chunk_values: pressio_ml_codec::chunked::CHUNK_VALUES,
             fill: FillOptions::default(),
             settings: Settings::default(),
             alpha: 0.0,
@@ -148,6 +155,12 @@ static SCHEMA: LazyLock<OptionSchema<Classic>> = LazyLock::new(|| {
     OptionSchema::new()
         .group(G::bound(|c| c.bound.spec(), |c, b| c.bound.set(Some(b))))
         .group(G::threads(|c| &c.threads, |c| &mut c.threads).highlevel(keys::NTHREADS))
+        .key(pressio_ml_codec::chunked::chunk_values_key(
+            KEY_CHUNK_VALUES,
+            "",
+            |c| c.chunk_values,
+            |c, v| c.chunk_values = v,
+        ))
         .group(G::fill(|c| &c.fill, |c| &mut c.fill))
         .key(
             K::choice(
@@ -277,6 +290,48 @@ static SCHEMA: LazyLock<OptionSchema<Classic>> = LazyLock::new(|| {
         )
 });
 
+/// A maker of classic bodies for the chunks of a big field.
+type MakeBody<'m, 'a> = &'m (dyn Fn() -> ClassicCodec<'a> + Sync);
+
+/// The chunked classic body, its chunks sharing a predictor choice made on the whole field.
+type ChunkedClassic<'m, 'a> = Chunked<ClassicCodec<'a>, MakeBody<'m, 'a>>;
+
+/// Run `f` on `nthreads` threads with the chunked classic body (chunks of at most
+/// `chunk_values` values, see [`pressio_ml_codec::chunked`]); `scratch`, the plugin's code
+/// buffer, goes to the whole-field body and comes back with the result.
+fn run_chunked<R: Send>(
+    settings: &Settings,
+    (nthreads, chunk_values): (u32, u64),
+    scratch: Vec<u32>,
+    f: impl for<'m, 'a> FnOnce(&mut ChunkedClassic<'m, 'a>) -> Result<R> + Send,
+) -> (Vec<u32>, Result<R>) {
+    let mut back = Vec::new();
+    let preset = OnceLock::new();
+    let r = pressio_ml_codec::threads::with_threads(ID, nthreads, |parallel| {
+        let preset = Some(&preset);
+        // chunk bodies run serially inside: the chunks already keep every thread busy, and
+        // nested parallel Huffman stages would leave chunks waiting on stolen work
+        let make = move || ClassicCodec {
+            settings,
+            parallel: false,
+            scratch: Vec::new(),
+            preset,
+        };
+        let whole = ClassicCodec {
+            settings,
+            parallel,
+            scratch,
+            preset,
+        };
+        let rule = ChunkRule::Values(chunk_values);
+        let mut codec = Chunked::new(whole, &make as MakeBody<'_, '_>, parallel, rule);
+        let r = f(&mut codec);
+        back = codec.whole.scratch;
+        r
+    });
+    (back, r)
+}
+
 impl CompressorPlugin for Classic {
     pressio_ml_core::schema_plugin_basics!(ID, VERSION, SCHEMA, Multiple, Unstable);
 
@@ -308,16 +363,13 @@ impl CompressorPlugin for Classic {
             verify: self.verify,
             fill: self.fill.spec(),
         };
-        let settings = &self.settings;
-        let mut scratch = std::mem::take(&mut self.scratch.0);
-        let r = pressio_ml_codec::threads::with_threads(ID, self.threads.nthreads(), |parallel| {
-            let mut codec = ClassicCodec {
-                settings,
-                parallel,
-                scratch: &mut scratch,
-            };
-            field::compress_field(&mut codec, input, &params)
-        });
+        let scratch = std::mem::take(&mut self.scratch.0);
+        let (scratch, r) = run_chunked(
+            &self.settings,
+            (self.threads.nthreads(), self.chunk_values),
+            scratch,
+            |codec| field::compress_field(codec, input, &params),
+        );
         self.scratch.0 = scratch;
         let (out, stats) = r?;
         self.last = Some(stats);
@@ -330,16 +382,13 @@ impl CompressorPlugin for Classic {
             version: VERSION,
             model_hash: None,
         };
-        let settings = &self.settings;
-        let mut scratch = std::mem::take(&mut self.scratch.0);
-        let r = pressio_ml_codec::threads::with_threads(ID, self.threads.nthreads(), |parallel| {
-            let mut codec = ClassicCodec {
-                settings,
-                parallel,
-                scratch: &mut scratch,
-            };
-            field::decompress_field(&mut codec, input, &params)
-        });
+        let scratch = std::mem::take(&mut self.scratch.0);
+        let (scratch, r) = run_chunked(
+            &self.settings,
+            (self.threads.nthreads(), self.chunk_values),
+            scratch,
+            |codec| field::decompress_field(codec, input, &params),
+        );
         self.scratch.0 = scratch;
         r
     }

@@ -3,7 +3,7 @@
 
 use crate::body::{Choice, Direction, Predictor, Settings};
 use pressio_ml_codec::interp::{
-    roughness_order, sample_blocks, tune_params_on, InterpKind, InterpParams, TuneSpace,
+    roughness_order_on, sample_blocks, tune_params_on, InterpKind, InterpParams, TuneSpace,
 };
 use pressio_ml_codec::quantizer::Float;
 use pressio_ml_core::Result;
@@ -38,12 +38,20 @@ pub enum Resolved {
 
 /// Resolve the predictor and the automatic choices for `values` (squeezed `dims`, absolute
 /// bound `abs`). `auto` compresses both ways (sampled estimates proved unreliable for this
-/// choice on highly compressible fields) and the body keeps the smaller stream.
-pub fn resolve<T: Float>(values: &[T], dims: &[usize], abs: f64, s: &Settings) -> Result<Resolved> {
+/// choice on highly compressible fields) and the body keeps the smaller stream. `parallel`
+/// tunes on the current rayon pool.
+pub fn resolve<T: Float>(
+    values: &[T],
+    dims: &[usize],
+    abs: f64,
+    s: &Settings,
+    parallel: bool,
+) -> Result<Resolved> {
+    let params = || choose_params_on(values, dims, abs, s, parallel);
     match s.predictor {
         Predictor::Lorenzo => Ok(Resolved::Lorenzo),
-        Predictor::Interp => Ok(Resolved::Interp(choose_params(values, dims, abs, s)?)),
-        Predictor::Auto => Ok(Resolved::Both(choose_params(values, dims, abs, s)?)),
+        Predictor::Interp => Ok(Resolved::Interp(params()?)),
+        Predictor::Auto => Ok(Resolved::Both(params()?)),
     }
 }
 
@@ -55,6 +63,18 @@ pub fn choose_params<T: Float>(
     abs: f64,
     s: &Settings,
 ) -> Result<InterpParams> {
+    choose_params_on(values, dims, abs, s, false)
+}
+
+/// [`choose_params`], test-compressing the samples on the current rayon pool when `parallel`
+/// (the choice does not depend on it).
+pub fn choose_params_on<T: Float>(
+    values: &[T],
+    dims: &[usize],
+    abs: f64,
+    s: &Settings,
+    parallel: bool,
+) -> Result<InterpParams> {
     let mut full = TuneSpace::full(dims.len());
     let budget = if values.len() <= EXACT_LIMIT {
         values.len()
@@ -64,7 +84,7 @@ pub fn choose_params<T: Float>(
     // The roughness order goes first. On sampled blocks, boundary effects make order
     // comparisons unreliable, so only slowest-first is tried against it, with a 5% margin; when
     // the whole array is test-compressed every order competes.
-    let rough = roughness_order(values, dims);
+    let rough = roughness_order_on(values, dims, parallel);
     full.orders.retain(|o| *o != rough);
     full.orders.insert(0, rough);
     if values.len() > budget {
@@ -85,6 +105,7 @@ pub fn choose_params<T: Float>(
             Choice::Auto => full.level_bounds,
         },
         margins: full.margins,
+        parallel,
     };
     let base = InterpParams {
         kind: space.kinds.first().copied().unwrap_or(InterpKind::Cubic),

@@ -35,12 +35,13 @@
 //! |---|---|---|---|
 //! | `pressio:abs` | double | `1e-6` | point-wise absolute bound; selects mode 3 (set only in that mode) |
 //! | `pressio:rel` | double | unset | value-range relative point-wise bound; selects mode 3 (set only in that mode) |
-//! | `pressio:nthreads` | uint32 | 1 | accepted; this build of SPERR is serial |
+//! | `pressio:nthreads` | uint32 | 1 | threads: chunks of big fields are coded in parallel (the output never depends on it) |
+//! | `sperr:chunk_values` | uint64 | 4194304 | most values per chunk of a slice or line ([`pressio_ml_codec::chunked`]; volumes are cut into SPERR's own chunks, `sperr:chunks`); 0 never cuts |
 //! | `sperr:mode` | int32 | 3 | 1 bpp, 2 psnr, 3 pwe (point-wise error) |
 //! | `sperr:mode_str` | char* | `pwe` | `bpp`, `psnr` or `pwe` |
 //! | `sperr:tolerance` | double | `1e-6` | the target of the current mode: bits per value in (0, 64], PSNR in dB (> 0), or the absolute point-wise bound |
 //! | `sperr:chunks` | data (uint64, 3 values) | `{256, 256, 256}` | preferred 3-D chunk extents, x fastest |
-//! | `sperr:nthreads` | uint64 | 1 | LibPressio-sperr's thread key; accepted, serial |
+//! | `sperr:nthreads` | uint64 | 1 | LibPressio-sperr's thread key; the larger of it and `pressio:nthreads` is used |
 //!
 //! Generic keys are applied first, then `sperr:mode`, `sperr:mode_str` and `sperr:tolerance`
 //! (which applies to the mode in force after the call). Each mode remembers its own target
@@ -54,6 +55,7 @@
 pub mod codec;
 
 use codec::{SperrCodec, SperrMode};
+use pressio_ml_codec::chunked;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::schema::finite_bound;
 use pressio_ml_core::{
@@ -64,8 +66,9 @@ use std::sync::LazyLock;
 
 /// Registry id and option prefix.
 pub const ID: &str = "sperr";
-/// Plugin (and stream) version.
-pub const VERSION: Version = Version::new(0, 1, 0);
+/// Plugin (and stream) version. 0.2 cuts big fields into chunks ([`pressio_ml_codec::chunked`]),
+/// which 0.1 decoders cannot read, so they refuse 0.2 streams by version; 0.1 streams decode.
+pub const VERSION: Version = Version::new(0, 2, 0);
 /// Default point-wise tolerance (LibPressio-sperr's default).
 pub const DEFAULT_TOLERANCE: f64 = 1e-6;
 /// Default bits per value for the bpp mode.
@@ -83,6 +86,8 @@ pub const KEY_MODE_STR: &str = "sperr:mode_str";
 pub const KEY_TOLERANCE: &str = "sperr:tolerance";
 /// `sperr:chunks` (data, uint64 x 3).
 pub const KEY_CHUNKS: &str = "sperr:chunks";
+/// `sperr:chunk_values`.
+pub const KEY_CHUNK_VALUES: &str = "sperr:chunk_values";
 /// `sperr:nthreads` (uint64).
 pub const KEY_NTHREADS: &str = "sperr:nthreads";
 
@@ -105,6 +110,7 @@ pub struct Sperr {
     psnr: f64,
     chunks: [usize; 3],
     threads: ThreadOptions,
+    chunk_values: u64,
     fill: FillOptions,
     sperr_nthreads: u64,
     last: Option<FieldStats>,
@@ -120,6 +126,7 @@ impl Default for Sperr {
             psnr: DEFAULT_PSNR,
             chunks: DEFAULT_CHUNKS,
             threads: ThreadOptions::default(),
+            chunk_values: chunked::CHUNK_VALUES,
             fill: FillOptions::default(),
             sperr_nthreads: 1,
             last: None,
@@ -169,8 +176,15 @@ static SCHEMA: LazyLock<OptionSchema<Sperr>> = LazyLock::new(|| {
     OptionSchema::new()
         .group(G::threads(|s| &s.threads, |s| &mut s.threads).doc(
             keys::NTHREADS,
-            "threads (>= 1); accepted for compatibility, this build of SPERR runs serially and the \
-             output never depends on it",
+            "threads (>= 1): the chunks of a big field (sperr:chunk_values) are compressed and \
+             decompressed in parallel; the output never depends on it",
+        ))
+        .key(chunked::chunk_values_key(
+            KEY_CHUNK_VALUES,
+            "; volumes (3 or more dimensions) are cut the way SPERR cuts them into its own chunks \
+             (sperr:chunks), so only slices and lines use this size",
+            |s| s.chunk_values,
+            |s, v| s.chunk_values = v,
         ))
         .group(G::fill(|s| &s.fill, |s| &mut s.fill))
         .group(
@@ -269,7 +283,8 @@ static SCHEMA: LazyLock<OptionSchema<Sperr>> = LazyLock::new(|| {
         .key(
             K::field(
                 KEY_NTHREADS,
-                "LibPressio-sperr's thread count; accepted for compatibility, SPERR runs serially",
+                "LibPressio-sperr's thread count: the larger of it and pressio:nthreads is the \
+                 number of threads the chunks run on",
                 |s| s.sperr_nthreads,
                 |s, n| s.sperr_nthreads = n,
             )
@@ -305,6 +320,25 @@ impl Sperr {
             SperrMode::Bpp => Some(self.bpp),
             SperrMode::Psnr => Some(self.psnr),
         }
+    }
+
+    /// How big fields are cut: volumes into SPERR's own chunks (`sperr:chunks`), so that the
+    /// stream costs no more than SPERR's serial one; slices by `sperr:chunk_values`.
+    fn chunk_rule(&self) -> chunked::ChunkRule {
+        if self.chunk_values == 0 {
+            chunked::ChunkRule::Values(0)
+        } else {
+            chunked::ChunkRule::Volumes {
+                extents: self.chunks,
+                otherwise: self.chunk_values,
+            }
+        }
+    }
+
+    /// Threads: the larger of `pressio:nthreads` and `sperr:nthreads`.
+    fn nthreads(&self) -> u32 {
+        let own = u32::try_from(self.sperr_nthreads).unwrap_or(u32::MAX);
+        self.threads.nthreads().max(own)
     }
 
     /// The envelope bound, whether to verify, and SPERR's settings for the current mode.
@@ -351,7 +385,7 @@ impl CompressorPlugin for Sperr {
                 dtype: input.dtype().name().into(),
             });
         }
-        let (bound, verify, mut codec) = self.plan();
+        let (bound, verify, codec) = self.plan();
         let p = EncodeParams {
             plugin_id: ID,
             version: VERSION,
@@ -361,7 +395,13 @@ impl CompressorPlugin for Sperr {
             verify,
             fill: self.fill.spec(),
         };
-        let (out, stats) = field::compress_field(&mut codec, input, &p)?;
+        let (out, stats) = chunked::run(
+            ID,
+            self.nthreads(),
+            self.chunk_rule(),
+            || codec,
+            |c| field::compress_field(c, input, &p),
+        )?;
         self.last = Some(stats);
         Ok(out)
     }
@@ -372,8 +412,14 @@ impl CompressorPlugin for Sperr {
             version: VERSION,
             model_hash: None,
         };
-        let (_, _, mut codec) = self.plan();
-        field::decompress_field(&mut codec, input, &params)
+        let (_, _, codec) = self.plan();
+        chunked::run(
+            ID,
+            self.nthreads(),
+            self.chunk_rule(),
+            || codec,
+            |c| field::decompress_field(c, input, &params),
+        )
     }
 
     fn metrics_results(&self) -> Options {

@@ -54,8 +54,6 @@ pub struct SrnszCodec<'a> {
     pub force: bool,
     /// Use the current rayon pool.
     pub parallel: bool,
-    /// Code buffer reused between calls.
-    pub scratch: &'a mut Vec<u32>,
     /// Filled by `encode`.
     pub stats: BodyStats,
 }
@@ -82,7 +80,8 @@ fn encode_typed<T: Float + LorenzoValue>(
     let mut cc = ClassicCodec {
         settings: codec.settings,
         parallel: codec.parallel,
-        scratch: &mut *codec.scratch,
+        scratch: Vec::new(),
+        preset: None,
     };
     let plain = body::encode_interp(&mut cc, values, &dims, abs, &params)?;
     codec.stats.plain_bytes = size(&plain);
@@ -184,7 +183,8 @@ fn decode_typed<T: Float + LorenzoValue>(
     let mut cc = ClassicCodec {
         settings: codec.settings,
         parallel: codec.parallel,
-        scratch: &mut *codec.scratch,
+        scratch: Vec::new(),
+        preset: None,
     };
     match network_levels(stream)? {
         None => body::decode_body(&mut cc, stream, dims, abs, None, out),

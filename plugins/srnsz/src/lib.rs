@@ -159,7 +159,6 @@ pub struct Srnsz {
     /// The last model loaded, under the name it was resolved from.
     cache: Option<(String, LoadedModel)>,
     last: Option<(FieldStats, BodyStats, String)>,
-    scratch: Vec<u32>,
 }
 
 /// Register `srnsz`.
@@ -391,7 +390,6 @@ impl CompressorPlugin for Srnsz {
         }
         let cfg = self.config.clone();
         let bound = cfg.bound.require(ID)?;
-        let mut scratch = std::mem::take(&mut self.scratch);
         let model = if cfg.use_network {
             let rel = relative_bound(&bound, input, &cfg.fill)?;
             Some(self.model_for(rel)?)
@@ -417,13 +415,11 @@ impl CompressorPlugin for Srnsz {
                 min_size: cfg.min_sr_size as usize,
                 force: cfg.force,
                 parallel,
-                scratch: &mut scratch,
                 stats: BodyStats::default(),
             };
             let (out, st) = field::compress_field(&mut codec, input, &params)?;
             Ok((out, st, codec.stats))
         });
-        self.scratch = scratch;
         let (out, st, body) = r?;
         self.last = Some((st, body, name));
         Ok(out)
@@ -448,21 +444,17 @@ impl CompressorPlugin for Srnsz {
             version: VERSION,
             model_hash: hash.as_deref(),
         };
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let r = pressio_ml_codec::threads::with_threads(ID, cfg.threads.nthreads(), |parallel| {
+        pressio_ml_codec::threads::with_threads(ID, cfg.threads.nthreads(), |parallel| {
             let mut codec = SrnszCodec {
                 model,
                 settings: &cfg.settings,
                 min_size: cfg.min_sr_size as usize,
                 force: cfg.force,
                 parallel,
-                scratch: &mut scratch,
                 stats: BodyStats::default(),
             };
             field::decompress_field(&mut codec, input, &params)
-        });
-        self.scratch = scratch;
-        r
+        })
     }
 
     fn metrics_results(&self) -> Options {
@@ -493,7 +485,6 @@ impl CompressorPlugin for Srnsz {
             config: self.config.clone(),
             cache: None,
             last: None,
-            scratch: Vec::new(),
         })
     }
 }

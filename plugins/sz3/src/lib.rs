@@ -19,7 +19,8 @@
 //! |---|---|---|---|
 //! | `pressio:abs` | double | `1e-6` | absolute bound; sets the mode to `ABS` (set only in that mode) |
 //! | `pressio:rel` | double | unset | value-range relative bound; sets the mode to `REL` (set only in that mode) |
-//! | `pressio:nthreads` | uint32 | 1 | accepted for compatibility; this build of SZ3 is serial (no OpenMP) |
+//! | `pressio:nthreads` | uint32 | 1 | threads: chunks of big fields are coded in parallel (the output never depends on it) |
+//! | `sz3:chunk_values` | uint64 | 4194304 | most values per chunk ([`pressio_ml_codec::chunked`]); 0 never cuts |
 //! | `sz3:abs_error_bound` | double | `1e-6` | SZ3's `absErrorBound` (used by ABS, ABS_AND_REL, ABS_OR_REL) |
 //! | `sz3:rel_error_bound` | double | `0` | SZ3's `relErrorBound` (used by REL, ABS_AND_REL, ABS_OR_REL) |
 //! | `sz3:error_bound_mode` | uint8 | 0 | SZ3's `EB` code: 0 ABS, 1 REL, 4 ABS_AND_REL, 5 ABS_OR_REL |
@@ -52,6 +53,7 @@
 pub mod codec;
 
 use codec::{Algorithm, Settings, Sz3Codec};
+use pressio_ml_codec::chunked;
 use pressio_ml_codec::field::{self, valid_range, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::schema::finite_bound;
 use pressio_ml_core::{
@@ -62,8 +64,9 @@ use std::sync::LazyLock;
 
 /// Registry id and option prefix.
 pub const ID: &str = "sz3";
-/// Plugin (and stream) version.
-pub const VERSION: Version = Version::new(0, 1, 0);
+/// Plugin (and stream) version. 0.2 cuts big fields into chunks ([`pressio_ml_codec::chunked`]),
+/// which 0.1 decoders cannot read, so they refuse 0.2 streams by version; 0.1 streams decode.
+pub const VERSION: Version = Version::new(0, 2, 0);
 /// Default absolute bound (LibPressio's `sz3` default).
 pub const DEFAULT_ABS: f64 = 1e-6;
 /// Most quantization bins accepted.
@@ -71,6 +74,8 @@ pub const MAX_QUANT_BINS: i32 = 1 << 24;
 
 /// `sz3:abs_error_bound` (double).
 pub const KEY_ABS_EB: &str = "sz3:abs_error_bound";
+/// `sz3:chunk_values`.
+pub const KEY_CHUNK_VALUES: &str = "sz3:chunk_values";
 /// `sz3:rel_error_bound` (double).
 pub const KEY_REL_EB: &str = "sz3:rel_error_bound";
 /// `sz3:error_bound_mode` (uint8).
@@ -195,6 +200,7 @@ pub struct Sz3 {
     abs_eb: f64,
     rel_eb: f64,
     threads: ThreadOptions,
+    chunk_values: u64,
     fill: FillOptions,
     settings: Settings,
     last: Option<FieldStats>,
@@ -207,6 +213,7 @@ impl Default for Sz3 {
             abs_eb: DEFAULT_ABS,
             rel_eb: 0.0,
             threads: ThreadOptions::default(),
+            chunk_values: chunked::CHUNK_VALUES,
             fill: FillOptions::default(),
             settings: Settings::default(),
             last: None,
@@ -258,8 +265,14 @@ static SCHEMA: LazyLock<OptionSchema<Sz3>> = LazyLock::new(|| {
         )
         .group(G::threads(|s| &s.threads, |s| &mut s.threads).doc(
             keys::NTHREADS,
-            "threads (>= 1); accepted for compatibility, this build of SZ3 runs serially (no \
-             OpenMP) and the output never depends on it",
+            "threads (>= 1): the chunks of a big field (sz3:chunk_values) are compressed and \
+             decompressed in parallel; the output never depends on it",
+        ))
+        .key(chunked::chunk_values_key(
+            KEY_CHUNK_VALUES,
+            "",
+            |s| s.chunk_values,
+            |s, v| s.chunk_values = v,
         ))
         .group(G::fill(|s| &s.fill, |s| &mut s.fill))
         .key(
@@ -497,10 +510,14 @@ impl CompressorPlugin for Sz3 {
             verify: true,
             fill: self.fill.spec(),
         };
-        let mut codec = Sz3Codec {
-            settings: &self.settings,
-        };
-        let (out, stats) = field::compress_field(&mut codec, input, &params)?;
+        let settings = &self.settings;
+        let (out, stats) = chunked::run(
+            ID,
+            self.threads.nthreads(),
+            chunked::ChunkRule::Values(self.chunk_values),
+            || Sz3Codec { settings },
+            |codec| field::compress_field(codec, input, &params),
+        )?;
         self.last = Some(stats);
         Ok(out)
     }
@@ -511,10 +528,14 @@ impl CompressorPlugin for Sz3 {
             version: VERSION,
             model_hash: None,
         };
-        let mut codec = Sz3Codec {
-            settings: &self.settings,
-        };
-        field::decompress_field(&mut codec, input, &params)
+        let settings = &self.settings;
+        chunked::run(
+            ID,
+            self.threads.nthreads(),
+            chunked::ChunkRule::Values(self.chunk_values),
+            || Sz3Codec { settings },
+            |codec| field::decompress_field(codec, input, &params),
+        )
     }
 
     fn metrics_results(&self) -> Options {

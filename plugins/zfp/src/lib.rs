@@ -23,8 +23,10 @@
 //! four are folded into four by merging the slowest ones, zfp's limit). zfp pads partial
 //! blocks itself, so single values and extents of 2 or 3 are fine.
 //!
-//! Threads: `pressio:nthreads` is accepted but zfp runs serially (the static `zfp-sys` build
-//! has OpenMP off); the output never depends on it.
+//! Threads: zfp's own OpenMP mode is absent from the static `zfp-sys` build (and compresses
+//! only); instead the chunks of a big field ([`pressio_ml_codec::chunked`], `zfp:chunk_values`)
+//! are coded in parallel on `pressio:nthreads` threads, both ways, with an output independent of
+//! the thread count.
 //!
 //! # Options (LibPressio's keys and types)
 //!
@@ -33,7 +35,8 @@
 //! | `pressio:abs` | double | `1e-3` | absolute bound, fixed-accuracy mode (set only in that mode) |
 //! | `pressio:rel` | double | unset | value-range relative bound, fixed-accuracy mode (set only in that mode) |
 //! | `pressio:lossless` | int32 | unset | any value selects the reversible mode |
-//! | `pressio:nthreads` | uint32 | 1 | accepted; execution is serial |
+//! | `pressio:nthreads` | uint32 | 1 | threads: chunks of big fields are coded in parallel (the output never depends on it) |
+//! | `zfp:chunk_values` | uint64 | 4194304 | most values per chunk; 0 never cuts |
 //! | `zfp:accuracy` | double | `1e-3` | fixed-accuracy tolerance (same as `pressio:abs`) |
 //! | `zfp:precision` | uint32 | unset | fixed-precision mode with this many bit planes, 1 to 64 |
 //! | `zfp:rate` | double | unset | fixed-rate mode, bits per value in (0, 64] |
@@ -55,6 +58,7 @@
 pub mod codec;
 
 use codec::{ZfpCodec, ZfpParams};
+use pressio_ml_codec::chunked;
 use pressio_ml_codec::field::{self, DecodeParams, EncodeParams, FieldStats};
 use pressio_ml_core::{
     keys, BoundOptions, BoundSpec, CompressorPlugin, DType, Data, FillOptions, Group, Key,
@@ -65,14 +69,17 @@ use std::sync::LazyLock;
 
 /// Registry id and option prefix.
 pub const ID: &str = "zfp";
-/// Plugin (and stream) version.
-pub const VERSION: Version = Version::new(0, 1, 0);
+/// Plugin (and stream) version. 0.2 cuts big fields into chunks ([`pressio_ml_codec::chunked`]),
+/// which 0.1 decoders cannot read, so they refuse 0.2 streams by version; 0.1 streams decode.
+pub const VERSION: Version = Version::new(0, 2, 0);
 /// Default fixed-accuracy tolerance (LibPressio's `zfp` default).
 pub const DEFAULT_ACCURACY: f64 = 1e-3;
 /// `pressio:lossless` (int32).
 pub const KEY_LOSSLESS: &str = "pressio:lossless";
 /// `zfp:accuracy` (double).
 pub const KEY_ACCURACY: &str = "zfp:accuracy";
+/// `zfp:chunk_values`.
+pub const KEY_CHUNK_VALUES: &str = "zfp:chunk_values";
 /// `zfp:precision` (uint32).
 pub const KEY_PRECISION: &str = "zfp:precision";
 /// `zfp:rate` (double).
@@ -156,6 +163,7 @@ pub struct Zfp {
     rate: f64,
     expert: Expert,
     threads: ThreadOptions,
+    chunk_values: u64,
     fill: FillOptions,
     last: Option<FieldStats>,
 }
@@ -175,6 +183,7 @@ impl Default for Zfp {
                 minexp: MIN_EXP,
             },
             threads: ThreadOptions::default(),
+            chunk_values: chunked::CHUNK_VALUES,
             fill: FillOptions::default(),
             last: None,
         }
@@ -216,8 +225,14 @@ static SCHEMA: LazyLock<OptionSchema<Zfp>> = LazyLock::new(|| {
     OptionSchema::new()
         .group(G::threads(|z| &z.threads, |z| &mut z.threads).doc(
             keys::NTHREADS,
-            "threads (>= 1); accepted for compatibility, zfp runs serially (static build without \
-             OpenMP) and the output never depends on it",
+            "threads (>= 1): the chunks of a big field (zfp:chunk_values) are compressed and \
+             decompressed in parallel; the output never depends on it",
+        ))
+        .key(chunked::chunk_values_key(
+            KEY_CHUNK_VALUES,
+            "",
+            |z| z.chunk_values,
+            |z, v| z.chunk_values = v,
         ))
         .group(G::fill(|z| &z.fill, |z| &mut z.fill))
         // pressio:abs / pressio:rel select fixed accuracy when they change
@@ -505,8 +520,13 @@ impl CompressorPlugin for Zfp {
             verify,
             fill: self.fill.spec(),
         };
-        let mut codec = ZfpCodec { params };
-        let (out, stats) = field::compress_field(&mut codec, input, &p)?;
+        let (out, stats) = chunked::run(
+            ID,
+            self.threads.nthreads(),
+            chunked::ChunkRule::Values(self.chunk_values),
+            || ZfpCodec { params },
+            |codec| field::compress_field(codec, input, &p),
+        )?;
         self.last = Some(stats);
         Ok(out)
     }
@@ -518,10 +538,16 @@ impl CompressorPlugin for Zfp {
             model_hash: None,
         };
         // the mode word in the stream drives decoding; the codec's own parameters are unused
-        let mut codec = ZfpCodec {
+        let make = || ZfpCodec {
             params: ZfpParams::Reversible,
         };
-        field::decompress_field(&mut codec, input, &params)
+        chunked::run(
+            ID,
+            self.threads.nthreads(),
+            chunked::ChunkRule::Values(self.chunk_values),
+            make,
+            |codec| field::decompress_field(codec, input, &params),
+        )
     }
 
     fn metrics_results(&self) -> Options {

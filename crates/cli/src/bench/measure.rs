@@ -206,7 +206,7 @@ pub fn tile(data: &Data, mb: f64) -> Option<Data> {
     Data::from_bytes(data.dtype(), &dims, &bytes.repeat(k)).ok()
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     let n = v.len();
     if n == 0 {
@@ -218,7 +218,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
     }
 }
 
-fn mbps(bytes: usize, t: Duration) -> f64 {
+pub(crate) fn mbps(bytes: usize, t: Duration) -> f64 {
     bytes as f64 / 1e6 / t.as_secs_f64().max(1e-9)
 }
 
@@ -262,7 +262,7 @@ pub fn configure(
     Ok(c)
 }
 
-fn compress_once(c: &mut Compressor, input: &Data) -> CliResult<(Data, Duration)> {
+pub(crate) fn compress_once(c: &mut Compressor, input: &Data) -> CliResult<(Data, Duration)> {
     let mut outs = [Data::empty(DType::Byte, &[])];
     let t = Instant::now();
     c.compress_many(&[input], &mut outs)
@@ -272,7 +272,11 @@ fn compress_once(c: &mut Compressor, input: &Data) -> CliResult<(Data, Duration)
     Ok((o, dt))
 }
 
-fn decompress_once(c: &mut Compressor, stream: &Data, like: &Data) -> CliResult<(Data, Duration)> {
+pub(crate) fn decompress_once(
+    c: &mut Compressor,
+    stream: &Data,
+    like: &Data,
+) -> CliResult<(Data, Duration)> {
     let mut outs = [Data::empty(like.dtype(), like.dims())];
     let t = Instant::now();
     c.decompress_many(&[stream], &mut outs)

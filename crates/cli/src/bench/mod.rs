@@ -5,6 +5,7 @@ mod fill;
 mod measure;
 mod plot;
 mod report;
+mod scaling;
 
 use crate::catalog::list_or_none;
 use crate::error::{CliError, CliResult};
@@ -59,6 +60,11 @@ pub struct BenchArgs {
     /// interpolation variant, or classic, against sz3).
     #[arg(long, value_name = "A,B")]
     pub compare: Option<String>,
+    /// Comma-separated `pressio:nthreads` values: also measure throughput at each on the timed
+    /// buffer at the first bound, with the ratio cost of chunking, into scaling.md, scaling.csv
+    /// and scaling.png (e.g. `1,2` or `1,2,4,8,16`).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub threads: Vec<u32>,
 }
 
 /// A field found in the data folder.
@@ -266,6 +272,13 @@ pub fn run_bench(registry: &Registry, args: &BenchArgs, out: &mut dyn Write) -> 
             return Err(CliError::usage("--tile-to-mb must be a positive number"));
         }
     }
+    if args.threads.contains(&0) {
+        return Err(CliError::usage("--threads values must be at least 1"));
+    }
+    let mut threads = args.threads.clone();
+    if !threads.is_empty() && !threads.contains(&1) {
+        threads.insert(0, 1);
+    }
     let specs = select_specs(registry, args)?;
     let dir = match &args.data_dir {
         Some(d) => d.clone(),
@@ -274,7 +287,7 @@ pub fn run_bench(registry: &Registry, args: &BenchArgs, out: &mut dyn Write) -> 
     let (fields, skipped) = select_fields(args, &dir)?;
     std::fs::create_dir_all(&args.out).map_err(|e| CliError::file(&args.out, e))?;
 
-    let total = (fields.len() * specs.len() * args.bounds.len()) as u64;
+    let total = (fields.len() * specs.len() * (args.bounds.len() + threads.len())) as u64;
     let bar = ProgressBar::new(total);
     if let Ok(style) =
         ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} (eta {eta}) {msg}")
@@ -283,6 +296,7 @@ pub fn run_bench(registry: &Registry, args: &BenchArgs, out: &mut dyn Write) -> 
     }
     let mut rows = Vec::new();
     let mut fill_pairs = Vec::new();
+    let mut scaling_rows = Vec::new();
     for field in &fields {
         bar.set_message(format!("reading {}", field.name));
         let data = match crate::input::read_raw(&field.path, Some(field.dtype), &field.dims) {
@@ -330,6 +344,24 @@ pub fn run_bench(registry: &Registry, args: &BenchArgs, out: &mut dyn Write) -> 
                 bar.inc(1);
             }
         }
+        if !threads.is_empty() {
+            let before = scaling_rows.len();
+            scaling_rows.extend(scaling::measure_scaling(
+                registry,
+                field,
+                (&data, tiled.as_ref().unwrap_or(&data)),
+                &specs,
+                &threads,
+                args.bounds[0],
+                args.repeats,
+                &|m| bar.set_message(m.to_string()),
+            ));
+            let done = scaling_rows[before..]
+                .iter()
+                .filter(|r| r.threads > 0)
+                .count();
+            bar.inc(done as u64);
+        }
     }
     bar.finish_and_clear();
 
@@ -349,6 +381,14 @@ pub fn run_bench(registry: &Registry, args: &BenchArgs, out: &mut dyn Write) -> 
     crate::input::write_file(&md, report::markdown(&rows, &settings, &summary).as_bytes())?;
     let png = args.out.join("bench.png");
     plot::draw(&png, &rows, &settings)?;
+    if !scaling_rows.is_empty() {
+        let table = scaling::markdown(&scaling_rows, args.bounds[0], args.repeats);
+        crate::input::write_file(&args.out.join("scaling.md"), table.as_bytes())?;
+        let csv = scaling::csv(&scaling_rows);
+        crate::input::write_file(&args.out.join("scaling.csv"), csv.as_bytes())?;
+        scaling::draw(&args.out.join("scaling.png"), &scaling_rows)?;
+        write!(out, "{table}")?;
+    }
     if !fill_pairs.is_empty() {
         let table = fill::markdown(&fill_pairs);
         crate::input::write_file(&args.out.join("fill.md"), table.as_bytes())?;

@@ -23,7 +23,7 @@ const COLORS: [RGBColor; 8] = [
 const FONT: &str = "sans-serif";
 
 /// One line of a panel: a label and its points.
-type Line = (String, Vec<(f64, f64)>);
+pub(super) type Line = (String, Vec<(f64, f64)>);
 
 fn color(i: usize) -> RGBColor {
     COLORS[i % COLORS.len()]
@@ -150,7 +150,7 @@ fn message<DB: DrawingBackend>(
 
 #[allow(clippy::too_many_arguments)]
 /// Draw one panel of lines (log or linear axes).
-fn panel<DB: DrawingBackend>(
+pub(super) fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     x_desc: &str,
@@ -253,7 +253,7 @@ fn panel<DB: DrawingBackend>(
 }
 
 /// One horizontal legend for all panels (the colours are the same in each).
-fn draw_legend<DB: DrawingBackend>(
+pub(super) fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     labels: &[String],
 ) -> Result<(), String> {
