@@ -362,43 +362,6 @@ pub fn valid_range<T: Float>(values: &[T], fill: &FillSpec) -> Option<(f64, f64)
 /// Values per task of the envelope's passes over a field on the current rayon pool.
 const PASS_CHUNK: usize = 1 << 16;
 
-/// [`FillSpec::detect`], on the current rayon pool when `parallel` (the same mask).
-fn detect_fill<T: Float>(fill: &FillSpec, values: &[T], parallel: bool) -> Option<Vec<bool>> {
-    if !parallel || !fill.active() {
-        return fill.detect(values);
-    }
-    let declared = fill.matchable::<T>();
-    let mut mask = None;
-    if !declared.is_empty() {
-        let mut m = vec![false; values.len()];
-        let any = m
-            .par_chunks_mut(PASS_CHUNK)
-            .zip(values.par_chunks(PASS_CHUNK))
-            .map(|(m, v)| FillSpec::mark_declared(&declared, v, m))
-            .reduce(|| false, |a, b| a || b);
-        if any {
-            mask = Some(m);
-        }
-    }
-    if fill.auto() {
-        let (auto, data) = values
-            .par_chunks(PASS_CHUNK)
-            .enumerate()
-            .map(|(k, v)| {
-                let m = mask.as_deref().map(|m| &m[k * PASS_CHUNK..][..v.len()]);
-                FillSpec::count_auto(v, m)
-            })
-            .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-        if auto > 0 && data > 0 {
-            mask.get_or_insert_with(|| vec![false; values.len()])
-                .par_chunks_mut(PASS_CHUNK)
-                .zip(values.par_chunks(PASS_CHUNK))
-                .for_each(|(m, v)| FillSpec::mark_auto(v, m));
-        }
-    }
-    mask
-}
-
 /// [`range_outside`] on the current rayon pool (min and max do not depend on the order).
 fn range_outside_parallel<T: Float>(values: &[T], skip: Option<&[bool]>) -> Option<(f64, f64)> {
     values
@@ -501,7 +464,7 @@ fn compress_typed<T: Float, C: FieldCodec>(
     let integer = !field.dtype.is_floating();
     let dims = normalized_dims(field.dims);
     let parallel = codec.parallel();
-    let fill = detect_fill(p.fill, values, parallel);
+    let fill = p.fill.detect_on(values, parallel);
     // holes: the points the body never sees (fill points, NaN, ±Inf); they come back exactly.
     // The map is only made when there is a hole (an empty map means none).
     let count = |v: &[T]| v.iter().filter(|x| !x.is_finite_value()).count();

@@ -10,6 +10,10 @@
 use crate::data::Element;
 use crate::error::{PressioError, Result};
 use crate::options::{OptionType, Options, Value};
+use rayon::prelude::*;
+
+/// Values per piece of [`FillSpec::detect_on`]'s walk over a field.
+const PIECE: usize = 1 << 16;
 
 /// `pressio:fill_mode` (`char*`): `auto`, `values` or `none`.
 pub const FILL_MODE: &str = "pressio:fill_mode";
@@ -126,6 +130,12 @@ impl FillSpec {
     /// the conventions of [`FillSpec::is_auto_fill`] are dropped when they would mark every
     /// finite value: such a field is data on a large scale (energies in erg, say), not a mask.
     pub fn detect<T: Element>(&self, values: &[T]) -> Option<Vec<bool>> {
+        self.detect_on(values, false)
+    }
+
+    /// [`FillSpec::detect`], on the current rayon pool when `parallel`: the field is walked in
+    /// fixed pieces, so the mask is the same either way.
+    pub fn detect_on<T: Element>(&self, values: &[T], parallel: bool) -> Option<Vec<bool>> {
         if self.mode == FillMode::None {
             return None;
         }
@@ -133,23 +143,48 @@ impl FillSpec {
         let mut mask = None;
         if !declared.is_empty() {
             let mut m = vec![false; values.len()];
-            if Self::mark_declared(&declared, values, &mut m) {
+            let mark = |(m, v): (&mut [bool], &[T])| Self::mark_declared(&declared, v, m);
+            let any = if parallel {
+                m.par_chunks_mut(PIECE)
+                    .zip(values.par_chunks(PIECE))
+                    .map(mark)
+                    .reduce(|| false, |a, b| a || b)
+            } else {
+                mark((&mut m, values))
+            };
+            if any {
                 mask = Some(m);
             }
         }
         if self.mode == FillMode::Auto {
-            let (auto, data) = Self::count_auto(values, mask.as_deref());
+            let count = |(k, v): (usize, &[T])| {
+                Self::count_auto(v, mask.as_deref().map(|m| &m[k * PIECE..][..v.len()]))
+            };
+            let (auto, data) = if parallel {
+                values
+                    .par_chunks(PIECE)
+                    .enumerate()
+                    .map(count)
+                    .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+            } else {
+                count((0, values))
+            };
             if auto > 0 && data > 0 {
                 let m = mask.get_or_insert_with(|| vec![false; values.len()]);
-                Self::mark_auto(values, m);
+                if parallel {
+                    m.par_chunks_mut(PIECE)
+                        .zip(values.par_chunks(PIECE))
+                        .for_each(|(m, v)| Self::mark_auto(v, m));
+                } else {
+                    Self::mark_auto(values, m);
+                }
             }
         }
         mask
     }
 
-    /// What [`FillSpec::detect`] does, in pieces a caller may run on parts of a field (in
-    /// parallel, say): the declared values as `T` data matches them (see `detect`).
-    pub fn matchable<T: Element>(&self) -> Vec<f64> {
+    /// The declared values as `T` data matches them (see [`FillSpec::detect`]).
+    fn matchable<T: Element>(&self) -> Vec<f64> {
         let mut declared: Vec<f64> = self
             .declared
             .iter()
@@ -166,59 +201,50 @@ impl FillSpec {
         declared
     }
 
-    /// A piece of [`FillSpec::detect`]: flag in `mask` the values equal to one of `declared`
-    /// (from [`FillSpec::matchable`]); true when any was.
-    pub fn mark_declared<T: Element>(declared: &[f64], values: &[T], mask: &mut [bool]) -> bool {
+    /// Flag in `mask` the values equal to one of `declared`; true when any was.
+    fn mark_declared<T: Element>(declared: &[f64], values: &[T], mask: &mut [bool]) -> bool {
         let mut any = false;
-        if !declared.is_empty() {
-            for (m, &x) in mask.iter_mut().zip(values) {
-                let v = x.to_f64();
-                if v.is_finite() && declared.contains(&v) {
-                    *m = true;
-                    any = true;
-                }
+        for (m, &x) in mask.iter_mut().zip(values) {
+            let v = x.to_f64();
+            if v.is_finite() && declared.contains(&v) {
+                *m = true;
+                any = true;
             }
         }
         any
     }
 
-    /// A piece of [`FillSpec::detect`]: among the finite values not flagged in `mask` (when
-    /// there is one), how many are conventional fill values ([`FillSpec::is_auto_fill`]) and
-    /// how many data. `auto` marks the conventional ones (with [`FillSpec::mark_auto`]) only
-    /// when both counts over the whole field are positive.
-    pub fn count_auto<T: Element>(values: &[T], mask: Option<&[bool]>) -> (usize, usize) {
+    /// Among the finite values not flagged in `mask` (when there is one), how many are
+    /// conventional fill values ([`FillSpec::is_auto_fill`]) and how many data. `auto` marks
+    /// the conventional ones only when both counts over the whole field are positive.
+    fn count_auto<T: Element>(values: &[T], mask: Option<&[bool]>) -> (usize, usize) {
         let mut auto = 0usize;
         let mut data = 0usize;
-        for (i, &x) in values.iter().enumerate() {
-            if mask.is_some_and(|m| m[i]) || !x.to_f64().is_finite() {
-                continue;
-            }
+        let mut tally = |x: T| {
             if Self::is_auto_fill(x) {
                 auto += 1;
-            } else {
+            } else if x.to_f64().is_finite() {
                 data += 1;
             }
+        };
+        match mask {
+            None => values.iter().for_each(|&x| tally(x)),
+            Some(mask) => values
+                .iter()
+                .zip(mask)
+                .filter(|(_, &m)| !m)
+                .for_each(|(&x, _)| tally(x)),
         }
         (auto, data)
     }
 
-    /// A piece of [`FillSpec::detect`]: flag the conventional fill values in `mask`.
-    pub fn mark_auto<T: Element>(values: &[T], mask: &mut [bool]) {
+    /// Flag the conventional fill values in `mask`.
+    fn mark_auto<T: Element>(values: &[T], mask: &mut [bool]) {
         for (m, &x) in mask.iter_mut().zip(values) {
             if !*m && Self::is_auto_fill(x) {
                 *m = true;
             }
         }
-    }
-
-    /// Whether this spec can mark any point (`none` cannot).
-    pub fn active(&self) -> bool {
-        self.mode != FillMode::None
-    }
-
-    /// Whether `auto` conventions apply.
-    pub fn auto(&self) -> bool {
-        self.mode == FillMode::Auto
     }
 }
 

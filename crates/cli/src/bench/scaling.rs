@@ -156,15 +156,10 @@ pub fn measure_scaling(
                 first = stream;
             }
         }
-        let chunks_key = registry
-            .compressor(&spec.id)
-            .ok()
-            .map(|c| format!("{}:chunk_values", c.prefix()))
-            .filter(|k| {
-                registry
-                    .compressor(&spec.id)
-                    .is_ok_and(|c| c.get_options().contains(k))
-            });
+        let chunks_key = registry.compressor(&spec.id).ok().and_then(|c| {
+            let key = format!("{}:chunk_values", c.prefix());
+            c.get_options().contains(&key).then_some(key)
+        });
         if let Some(key) = chunks_key {
             progress(&format!("{} {} uncut", field.name, spec.label));
             let s = with_option(spec, &key, "0".into());
