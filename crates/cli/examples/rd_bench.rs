@@ -14,7 +14,13 @@
 //! off the reference compressor's curve, interpolated linearly in (log ratio, PSNR) between its
 //! measured bounds, the way rate-distortion papers compare:
 //!
-//! * `gwlz`: PSNR gain (dB) over `sz3` at `gwlz`'s own ratio;
+//! * `gwlz`: PSNR gain (dB) over `sz3` at `gwlz`'s own ratio, read three ways: off `sz3`'s
+//!   curve through a dense sweep of bounds (8 per decade, `sz3-sweep` in the CSV, plus the
+//!   nine), off its curve through the nine bounds alone, and off the best `sz3` can do at any
+//!   of those bounds (their Pareto front). Between two sparse bounds the straight line misses
+//!   `sz3`'s curvature, which makes the nine-bound reading unreliable at tight bounds; `sz3`
+//!   also has bumps where a slightly tighter bound costs fewer bytes, which the Pareto reading
+//!   charges even to `sz3`'s own stream (a stepped-aside `gwlz` stream is that stream);
 //! * `aesz`, `aesz-sz2`: ratio at `aesz`'s own PSNR over `classic`'s (and `sz3`'s).
 //!
 //! Writes to `DIR` (default `target/rd-bench`): `rd.csv` (every point), `rd.md` (the points
@@ -157,6 +163,21 @@ fn fields() -> Vec<Field> {
 const LABELS: [&str; 7] = ["zfp", "sperr", "sz3", "classic", "aesz-sz2", "aesz", "gwlz"];
 const RELS: [f64; 9] = [1e-1, 5e-2, 3e-2, 2e-2, 1e-2, 3e-3, 1e-3, 1e-4, 1e-5];
 const QUICK_RELS: [f64; 6] = [1e-1, 5e-2, 3e-2, 2e-2, 1e-2, 1e-3];
+/// Label of `sz3`'s dense sweep.
+const SWEEP: &str = "sz3-sweep";
+/// Bounds per decade of the dense sweep.
+const SWEEP_PER_DECADE: i32 = 8;
+
+/// The dense sweep's bounds from the loosest to the tightest of `rels`, without `rels`
+/// themselves.
+fn sweep_rels(rels: &[f64]) -> Vec<f64> {
+    let (hi, lo) = (rels[0].log10(), rels[rels.len() - 1].log10());
+    let steps = ((hi - lo) * SWEEP_PER_DECADE as f64).round() as i32;
+    (0..=steps)
+        .map(|k| 10f64.powf(hi - k as f64 / SWEEP_PER_DECADE as f64))
+        .filter(|r| rels.iter().all(|q| (q / r - 1.0).abs() > 1e-3))
+        .collect()
+}
 
 /// The compressor id and options of a label on a field.
 fn config(label: &str, f: &Field) -> (&'static str, Options) {
@@ -314,7 +335,12 @@ fn main() {
             }
         })
         .collect();
-    let bar = ProgressBar::new((loaded.len() * labels.len() * rels.len()) as u64);
+    let sweep = if labels.contains(&"gwlz") && labels.contains(&"sz3") {
+        sweep_rels(rels)
+    } else {
+        Vec::new()
+    };
+    let bar = ProgressBar::new((loaded.len() * (labels.len() * rels.len() + sweep.len())) as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} {elapsed_precise} {msg}")
             .expect("style"),
@@ -330,6 +356,17 @@ fn main() {
                 }
                 bar.inc(1);
             }
+        }
+        for &rel in &sweep {
+            bar.set_message(format!("{} {SWEEP} {rel:.1e}", f.name));
+            match measure("sz3", f, input, rel) {
+                Ok(p) => points.push(Point {
+                    label: SWEEP.into(),
+                    ..p
+                }),
+                Err(e) => bar.println(format!("{} {SWEEP} {rel:.1e}: {e}", f.name)),
+            }
+            bar.inc(1);
         }
     }
     bar.finish_and_clear();
@@ -368,7 +405,7 @@ fn main() {
             label: f.name.to_string(),
             points: rels
                 .iter()
-                .filter_map(|&r| gwlz_gain(&points, f.name, r).map(|g| (r.log10(), g)))
+                .filter_map(|&r| gwlz_gain_swept(&points, f.name, r).map(|g| (r.log10(), g)))
                 .collect(),
         })
         .collect();
@@ -376,7 +413,7 @@ fn main() {
         if let Err(e) = line_chart(
             &args.out.join("rd_gain.png"),
             Chart {
-                title: "gwlz over sz3: PSNR gain at equal ratio",
+                title: "gwlz over sz3 (dense sweep): PSNR gain at equal ratio",
                 x: "log10 pressio:rel",
                 y: "gain (dB)",
             },
@@ -401,10 +438,39 @@ fn curve<'a>(points: &'a [Point], field: &str, label: &str) -> Vec<&'a Point> {
         .collect()
 }
 
-/// gwlz's PSNR gain over sz3's curve at gwlz's ratio on `field` at `rel`.
+/// gwlz's PSNR gain over sz3's curve through the nine bounds at gwlz's ratio on `field` at
+/// `rel`.
 fn gwlz_gain(points: &[Point], field: &str, rel: f64) -> Option<f64> {
     let g = point(points, field, "gwlz", rel)?;
     Some(g.psnr - psnr_at_ratio(&curve(points, field, "sz3"), g.ratio)?)
+}
+
+/// gwlz's PSNR gain at gwlz's ratio over sz3's curve through every sz3 point on `field` (the
+/// nine bounds and the dense sweep).
+fn gwlz_gain_swept(points: &[Point], field: &str, rel: f64) -> Option<f64> {
+    let g = point(points, field, "gwlz", rel)?;
+    let mut all = curve(points, field, "sz3");
+    all.extend(curve(points, field, SWEEP));
+    Some(g.psnr - psnr_at_ratio(&all, g.ratio)?)
+}
+
+/// gwlz's PSNR gain at gwlz's ratio over the Pareto front of every sz3 point on `field` (the
+/// nine bounds and the dense sweep): no other sz3 point has both a higher ratio and a higher
+/// PSNR than a front point.
+fn gwlz_gain_dense(points: &[Point], field: &str, rel: f64) -> Option<f64> {
+    let g = point(points, field, "gwlz", rel)?;
+    let mut all = curve(points, field, "sz3");
+    all.extend(curve(points, field, SWEEP));
+    let front: Vec<&Point> = all
+        .iter()
+        .copied()
+        .filter(|p| {
+            !all.iter().any(|q| {
+                q.ratio >= p.ratio && q.psnr > p.psnr || q.ratio > p.ratio && q.psnr >= p.psnr
+            })
+        })
+        .collect();
+    Some(g.psnr - psnr_at_ratio(&front, g.ratio)?)
 }
 
 /// `label`'s ratio over `reference`'s curve at `label`'s PSNR on `field` at `rel`.
@@ -441,13 +507,31 @@ fn report(points: &[Point], loaded: &[(Field, Data)], labels: &[&str], rels: &[f
         }
         md.push('\n');
     };
-    if has("gwlz") && has("sz3") {
-        header(&mut md, "gwlz over sz3: PSNR gain (dB) at gwlz's ratio");
+    type Gain = fn(&[Point], &str, f64) -> Option<f64>;
+    let gains: [(&str, Gain); 3] = [
+        (
+            "gwlz over sz3: PSNR gain (dB) at gwlz's ratio, over sz3's curve through its dense \
+             sweep",
+            gwlz_gain_swept,
+        ),
+        (
+            "gwlz over sz3: PSNR gain (dB) at gwlz's ratio, over the Pareto front of sz3's dense \
+             sweep",
+            gwlz_gain_dense,
+        ),
+        (
+            "gwlz over sz3: PSNR gain (dB) at gwlz's ratio, over sz3's curve through the nine \
+             bounds",
+            gwlz_gain,
+        ),
+    ];
+    for (title, gain) in gains.into_iter().filter(|_| has("gwlz") && has("sz3")) {
+        header(&mut md, title);
         let mut by_rel: Vec<Vec<f64>> = vec![Vec::new(); rels.len()];
         for (f, _) in loaded {
             let _ = write!(md, "| {} |", f.name);
             for (i, &r) in rels.iter().enumerate() {
-                let g = gwlz_gain(points, f.name, r);
+                let g = gain(points, f.name, r);
                 if let Some(g) = g {
                     by_rel[i].push(g);
                 }
@@ -493,7 +577,7 @@ fn report(points: &[Point], loaded: &[(Field, Data)], labels: &[&str], rels: &[f
         "| field | compressor | rel | bit rate | PSNR (dB) | ratio | max err / bound |\n\
          |---|---|---|---|---|---|---|"
     );
-    for p in points {
+    for p in points.iter().filter(|p| p.label != SWEEP) {
         let _ = writeln!(
             md,
             "| {} | {} | {:.0e} | {:.4} | {:.2} | {:.2} | {:.3} |",

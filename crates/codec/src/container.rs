@@ -162,26 +162,78 @@ pub fn sections_len(sections: &[Section]) -> usize {
     sections.iter().map(|s| s.data.len() + SECTION_FRAME).sum()
 }
 
-/// Serialize a header and sections into a checksummed stream.
-pub fn write_stream(header: &StreamHeader, sections: &[Section]) -> Vec<u8> {
+/// Bytes a stream of plugin `plugin_id` with `ndims` dimensions and no model takes besides its
+/// sections' (magic, format version, header, section count and checksum): what an encoder
+/// adds to [`sections_len`] to compare its candidate streams with another plugin's stream.
+pub fn stream_overhead(plugin_id: &str, ndims: usize) -> usize {
+    let header = StreamHeader {
+        plugin_id: plugin_id.to_string(),
+        plugin_version: Version::new(0, 0, 0),
+        dtype: DType::Float,
+        dims: vec![1; ndims.clamp(1, MAX_DIMS)],
+        bound_mode: 0,
+        bound_value: 0.0,
+        abs_bound: 0.0,
+        model_name: String::new(),
+        model_hash: Vec::new(),
+    };
+    write_stream(&header, &[]).len()
+}
+
+/// A stream's magic, format version and `header`, in a buffer with room for `rest` more bytes.
+fn stream_prefix(header: &StreamHeader, rest: usize) -> ByteWriter {
     let mut h = ByteWriter::new();
     header.write(&mut h);
     let h = h.into_inner();
-    let total: usize = sections_len(sections) + h.len() + 22;
-    let mut w = ByteWriter::with_capacity(total);
+    let mut w = ByteWriter::with_capacity(h.len() + rest + 18);
     w.put_bytes(&MAGIC);
     w.put_u16(FORMAT_VERSION);
     w.put_u32(h.len() as u32);
     w.put_bytes(&h);
+    w
+}
+
+/// Append the checksum of every byte so far.
+fn sealed(mut w: ByteWriter) -> Vec<u8> {
+    let sum = xxh3_64(w.as_slice());
+    w.put_u64(sum);
+    w.into_inner()
+}
+
+/// Serialize a header and sections into a checksummed stream.
+pub fn write_stream(header: &StreamHeader, sections: &[Section]) -> Vec<u8> {
+    let mut w = stream_prefix(header, sections_len(sections) + 4);
     w.put_u32(sections.len() as u32);
     for s in sections {
         w.put_bytes(&s.tag.0);
         w.put_u64(s.data.len() as u64);
         w.put_bytes(&s.data);
     }
-    let sum = xxh3_64(w.as_slice());
-    w.put_u64(sum);
-    w.into_inner()
+    sealed(w)
+}
+
+/// A verified stream cut into its header and its section table (the section count and the
+/// sections, without magic, format version or checksum). A wrapper that stores another
+/// plugin's stream next to a header it already has (the same dims, dtype and bound) keeps the
+/// table alone and rebuilds the stream with [`attach_header`]; it must check that the rebuilt
+/// bytes are the original ones, which holds for streams of this format version.
+pub fn detach_header(bytes: &[u8]) -> Result<(StreamHeader, &[u8])> {
+    let body = check_envelope(bytes)?;
+    let mut r = ByteReader::new(&body[6..], "stream");
+    let hlen = r.u32()? as usize;
+    let hbytes = r.bytes(hlen)?;
+    let mut hr = ByteReader::new(hbytes, "stream header");
+    let header = StreamHeader::read(&mut hr)?;
+    hr.finish()?;
+    Ok((header, &body[6 + r.position()..]))
+}
+
+/// The stream of `header` and a section `table` taken from [`detach_header`], in this build's
+/// format version with a fresh checksum. The table is not checked here: parse the result.
+pub fn attach_header(header: &StreamHeader, table: &[u8]) -> Vec<u8> {
+    let mut w = stream_prefix(header, table.len());
+    w.put_bytes(table);
+    sealed(w)
 }
 
 /// A parsed stream whose checksum and structure have been verified; sections borrow the input.
@@ -219,13 +271,8 @@ fn check_envelope(bytes: &[u8]) -> Result<&[u8]> {
 impl<'a> ParsedStream<'a> {
     /// Verify magic, format version and checksum, then parse header and section table.
     pub fn parse(bytes: &'a [u8]) -> Result<ParsedStream<'a>> {
-        let body = check_envelope(bytes)?;
-        let mut r = ByteReader::new(&body[6..], "stream");
-        let hlen = r.u32()? as usize;
-        let hbytes = r.bytes(hlen)?;
-        let mut hr = ByteReader::new(hbytes, "stream header");
-        let header = StreamHeader::read(&mut hr)?;
-        hr.finish()?;
+        let (header, table) = detach_header(bytes)?;
+        let mut r = ByteReader::new(table, "stream");
         let n = r.u32()? as usize;
         if n > MAX_SECTIONS {
             return Err(PressioError::corrupt(format!("{n} sections")));
@@ -316,6 +363,30 @@ mod tests {
                 Section::new(Tag(*b"EFGH"), vec![]),
             ],
         )
+    }
+
+    #[test]
+    fn detached_headers_reattach_to_the_same_bytes() {
+        let s = sample();
+        let (h, table) = detach_header(&s).unwrap();
+        assert_eq!(h, ParsedStream::parse(&s).unwrap().header);
+        assert_eq!(attach_header(&h, table), s);
+        assert_eq!(
+            s.len(),
+            stream_overhead("classic", 2)
+                + sections_len(&[
+                    Section::new(Tag(*b"ABCD"), vec![1, 2, 3]),
+                    Section::new(Tag(*b"EFGH"), vec![]),
+                ])
+        );
+        let mut other = h.clone();
+        other.dims = vec![3, 4];
+        let moved = attach_header(&other, table);
+        assert_eq!(ParsedStream::parse(&moved).unwrap().header.dims, vec![3, 4]);
+        let mut bad = s.clone();
+        bad[20] ^= 1;
+        assert!(detach_header(&bad).is_err());
+        assert!(detach_header(&s[..s.len() - 1]).is_err());
     }
 
     #[test]

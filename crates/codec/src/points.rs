@@ -23,7 +23,7 @@ pub fn encode_points<T: Float>(points: &[(usize, T)]) -> Result<Vec<u8>> {
 }
 
 /// Read a count and that many strictly increasing delta-coded indices below `n`, calling
-/// `each` after every index (to read a payload that follows it).
+/// `each` after every index (to read a payload that follows it). The reader may hold more.
 fn read_indices(
     r: &mut ByteReader<'_>,
     n: usize,
@@ -43,7 +43,28 @@ fn read_indices(
             .ok_or_else(|| PressioError::corrupt(format!("{what}: index out of range")))?;
         each(r, idx)?;
     }
-    r.finish()
+    Ok(())
+}
+
+/// Append strictly increasing indices as a count and delta-coded varints (the form
+/// [`encode_indices`] compresses; several lists may follow each other in one buffer).
+pub fn put_index_list(w: &mut ByteWriter, indices: &[usize]) {
+    w.put_varint(indices.len() as u64);
+    let mut prev = 0usize;
+    for &i in indices {
+        w.put_varint((i - prev) as u64);
+        prev = i;
+    }
+}
+
+/// Read one list written by [`put_index_list`]: strictly increasing indices below `n`.
+pub fn read_index_list(r: &mut ByteReader<'_>, n: usize, what: &str) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    read_indices(r, n, what, |_, idx| {
+        out.push(idx);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 /// Decode pairs written by [`encode_points`]; indices must be increasing and below `n`.
@@ -57,18 +78,14 @@ pub fn decode_points<T: Float>(bytes: &[u8], n: usize) -> Result<Vec<(usize, T)>
         out.push((idx, T::from_bits_u64(u64::from_le_bytes(b))));
         Ok(())
     })?;
+    r.finish()?;
     Ok(out)
 }
 
 /// Encode strictly increasing indices: delta-coded varints, zstd'ed.
 pub fn encode_indices(indices: &[usize]) -> Result<Vec<u8>> {
     let mut w = ByteWriter::with_capacity(indices.len() * 2 + 8);
-    w.put_varint(indices.len() as u64);
-    let mut prev = 0usize;
-    for &i in indices {
-        w.put_varint((i - prev) as u64);
-        prev = i;
-    }
+    put_index_list(&mut w, indices);
     lossless::compress(w.as_slice(), lossless::DEFAULT_LEVEL)
 }
 
@@ -77,11 +94,8 @@ pub fn encode_indices(indices: &[usize]) -> Result<Vec<u8>> {
 pub fn decode_indices(bytes: &[u8], n: usize) -> Result<Vec<usize>> {
     let raw = lossless::decompress(bytes, n.saturating_mul(10).saturating_add(10))?;
     let mut r = ByteReader::new(&raw, "index list");
-    let mut out = Vec::new();
-    read_indices(&mut r, n, "index list", |_, idx| {
-        out.push(idx);
-        Ok(())
-    })?;
+    let out = read_index_list(&mut r, n, "index list")?;
+    r.finish()?;
     Ok(out)
 }
 

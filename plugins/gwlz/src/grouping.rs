@@ -43,16 +43,24 @@ impl Grouping {
 /// also holds `v = b_n`). A field whose finite values are all equal gets one group `[v, v]`.
 /// None when no value is finite.
 pub fn boundaries(values: &[f64], groups: usize, how: Grouping) -> Option<Vec<f64>> {
+    boundaries_of_sorted(&sorted_finite(values), groups, how)
+}
+
+/// The finite values of `values`, sorted (what [`boundaries_of_sorted`] takes: an encoder
+/// trying several group counts sorts once).
+pub fn sorted_finite(values: &[f64]) -> Vec<f64> {
     let mut finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    finite.sort_unstable_by(f64::total_cmp);
+    finite
+}
+
+/// [`boundaries`] from the [`sorted_finite`] values.
+pub fn boundaries_of_sorted(finite: &[f64], groups: usize, how: Grouping) -> Option<Vec<f64>> {
     if finite.is_empty() {
         return None;
     }
     let groups = groups.max(1);
-    let (lo, hi) = finite
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
-            (a.min(v), b.max(v))
-        });
+    let (lo, hi) = (finite[0], finite[finite.len() - 1]);
     if lo == hi {
         return Some(vec![lo, hi]);
     }
@@ -65,7 +73,6 @@ pub fn boundaries(values: &[f64], groups: usize, how: Grouping) -> Option<Vec<f6
             }
         }
         Grouping::Quantile => {
-            finite.sort_unstable_by(f64::total_cmp);
             let m = finite.len();
             for k in 1..groups {
                 b.push(finite[k * m / groups]);

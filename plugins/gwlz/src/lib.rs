@@ -8,10 +8,15 @@
 //! 1. The field envelope resolves `pressio:abs` / `pressio:rel` to an absolute bound `e`,
 //!    passes NaN/Inf through exactly and stores constant fields losslessly.
 //! 2. The inner compressor (`gwlz:compressor`, default `sz3`, with its own options) compresses
-//!    the field with `pressio:abs = e` and decompresses it: `X'`. It also runs at `e / sqrt 2`,
-//!    `e / 2` and `e / (2 sqrt 2)`: the points of its rate-distortion envelope
-//!    ([`pressio_ml_codec::rd::RdEnvelope`], the upper hull in log bytes and log error).
-//! 3. The finite values of `X'` are split into value-range groups (quantiles by default; the
+//!    the field with `pressio:abs = e` and decompresses it: `X'`. It also runs at finer bounds,
+//!    `e 2^(-j/4)` for j = 1..6 (down to `e / (2 sqrt 2)`): the points of its rate-distortion
+//!    envelope ([`pressio_ml_codec::rd::RdEnvelope`], the upper hull in log bytes and log
+//!    error). Quarter steps, because SZ3's curve has bumps between half steps at loose bounds.
+//! 3. In strict mode, linear enhancers are fitted on the inner streams at `e`, `e / sqrt 2` and
+//!    `e / 2` alike, and the stream built on whichever gains most is kept: a point whose inner
+//!    error is at most `e / sqrt 2` takes any correction up to `0.29 e` without breaking `e`,
+//!    so a finer inner stream needs far fewer rejections, and its bytes are on the envelope
+//!    anyway. For each, the finite values of `X'` are split into value-range groups (quantiles by default; the
 //!    n+1 boundaries are stored), and each group's enhancer predicts the residual `R = X - X'`
 //!    (clamped to the group's largest `|R|`, capped at `e`, stored as f32):
 //!    - `gwlz:enhancer = linear` (default, see [`linear`]): a least-squares filter of the
@@ -35,8 +40,9 @@
 //!
 //! The paper does not keep the bound after enhancement. Here the encoder checks every enhanced
 //! point with a slack of `e/64` for decoder-side differences (see [`strict`]); points that fail
-//! keep `X'` and their indices are stored, and points where even `X'` breaks the bound (an inner
-//! compressor that overshoots) are stored exactly. A model that does not lower its group's
+//! keep `X'` and are listed (for linear enhancers by rank within their class of `|r| / e`, see
+//! [`rejections`]; for networks by index), and points where even `X'` breaks the bound (an
+//! inner compressor that overshoots) are stored exactly. A model that does not lower its group's
 //! squared error after this is dropped. Linear predictions are also tried shrunk by 0.75 and
 //! 0.5 (fewer points cross the bound, so fewer indices are stored), keeping the factor with
 //! the largest gain at equal size. `gwlz:strict = false` is the paper's behaviour: every
@@ -64,6 +70,9 @@
 //! - a decompressed buffer that is missing or short, or that has another dtype or other dims,
 //!   is error 13 naming the compressor (`check_decompressed`);
 //! - an `X'` that differs from the encoder's fingerprint is error 10 (see [`codec::Fingerprint`]);
+//!   only foreign inner streams carry one: the stream of a compressor that writes pressio-ml
+//!   containers is stored without its header (rebuilt from the outer one, its own checksum
+//!   verified again) and is only handed to a compressor that reads pressio-ml containers;
 //! - a stepped-aside stream that is the inner compressor's own container is only handed to a
 //!   compressor that reads pressio-ml containers (inside LibPressio, `sz3` is LibPressio's own:
 //!   such a stream is refused with error 10 instead).
@@ -76,6 +85,7 @@ pub mod features;
 pub mod grouping;
 pub mod linear;
 pub mod plan;
+pub mod rejections;
 pub mod strict;
 
 use codec::{EnhancerKind, GwlzCodec, RunStats, Settings, MAX_CHANNELS, MAX_GROUPS};
@@ -92,7 +102,7 @@ use std::sync::LazyLock;
 /// Registry id and option prefix.
 pub const ID: &str = "gwlz";
 /// Plugin (and stream) version.
-pub const VERSION: Version = Version::new(0, 1, 0);
+pub const VERSION: Version = Version::new(0, 2, 0);
 /// The default bound when the user sets none.
 pub const DEFAULT_BOUND: BoundSpec = BoundSpec::Rel(1e-3);
 /// The default inner compressor.
@@ -195,6 +205,12 @@ const GROUPINGS: &[(&str, Grouping)] = &[
 /// Metrics results of the last compression, documented.
 const RESULT_DOCS: &[(&str, &str)] = &[
     ("gwlz:inner_bytes", "bytes of the inner compressor's stream"),
+    (
+        "gwlz:inner_bound",
+        "the absolute bound the inner compressor ran at: the stream's, or in strict mode with \
+         linear enhancers a finer one (the bound over sqrt(2) or 2) when the enhancers pay more \
+         there",
+    ),
     ("gwlz:weight_bytes", "bytes of the enhancers' weights"),
     (
         "gwlz:strict_bytes",
@@ -230,8 +246,8 @@ const RESULT_DOCS: &[(&str, &str)] = &[
     (
         "gwlz:rd_gain",
         "the encoder's estimate of the PSNR gain (dB) over the inner compressor at equal stream \
-         size (its curve through the inner stream, measured at the bound and the bound over \
-         sqrt(2)); 0 when not measured",
+         size (its envelope through the inner streams at the bound and six finer bounds, quarter \
+         steps down to the bound over 2 sqrt(2)); 0 when not measured",
     ),
 ];
 
@@ -726,6 +742,7 @@ impl CompressorPlugin for Gwlz {
             channels: 0,
         });
         o.set("gwlz:inner_bytes", s.inner_bytes as u64);
+        o.set("gwlz:inner_bound", s.inner_bound);
         o.set("gwlz:weight_bytes", s.weight_bytes as u64);
         o.set("gwlz:strict_bytes", s.strict_bytes as u64);
         o.set("gwlz:groups_used", plan.groups as u32);

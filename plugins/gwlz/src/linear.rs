@@ -184,12 +184,23 @@ pub fn fit(
 /// A stored filter, ready to predict: its coefficients quantized to 16-bit integers times one
 /// fp32 step per filter (`4 + 2 * features` bytes), which costs nothing measurable in gain
 /// against fp32 and halves the bytes.
+///
+/// A point's prediction is `((sum of q_k f_k) * step) * scale`, the sum in stencil order
+/// (the *factored* form, gwlz layout 4): the sum does not depend on the step, so the encoder
+/// computes it once and tries shrunk predictions ([`Filter::scaled`] keeps the integers and
+/// scales the step) for one multiplication each. Layout-3 streams summed `(q_k * step) f_k`;
+/// their filters are read unfactored and predict as they did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filter {
     step: f32,
     q: Vec<i16>,
+    /// `q_k` (factored) or `q_k * step` (layout 3), as f64.
     wide: Vec<f64>,
+    factored: bool,
 }
+
+/// Points whose sums one worker computes at a time (results do not depend on it).
+const PIECE: usize = 1 << 14;
 
 impl Filter {
     /// Bytes a stored filter of `features` coefficients takes.
@@ -197,14 +208,28 @@ impl Filter {
         4 + 2 * features
     }
 
-    fn from_parts(step: f32, q: Vec<i16>) -> Result<Filter> {
+    fn from_parts(step: f32, q: Vec<i16>, factored: bool) -> Result<Filter> {
         if !(step.is_finite() && step >= 0.0) {
             return Err(PressioError::corrupt(format!(
                 "linear enhancer step {step}"
             )));
         }
-        let wide = q.iter().map(|&v| v as f64 * step as f64).collect();
-        Ok(Filter { step, q, wide })
+        let wide = q
+            .iter()
+            .map(|&v| {
+                if factored {
+                    v as f64
+                } else {
+                    v as f64 * step as f64
+                }
+            })
+            .collect();
+        Ok(Filter {
+            step,
+            q,
+            wide,
+            factored,
+        })
     }
 
     /// The filter of `coefs` (one per feature of `stencil`), quantized as stored.
@@ -228,13 +253,18 @@ impl Filter {
                 }
             })
             .collect();
-        Filter::from_parts(step, q)
+        Filter::from_parts(step, q, true)
     }
 
-    /// This filter predicting `alpha` times as much (re-quantized).
+    /// This filter predicting `alpha` times as much: the same integers with the step scaled
+    /// (factored filters), or re-quantized (layout-3 filters).
     pub fn scaled(&self, stencil: &Stencil, alpha: f64) -> Result<Filter> {
-        let c: Vec<f64> = self.wide.iter().map(|w| w * alpha).collect();
-        Filter::quantize(stencil, &c)
+        if self.factored {
+            Filter::from_parts((self.step as f64 * alpha) as f32, self.q.clone(), true)
+        } else {
+            let c: Vec<f64> = self.wide.iter().map(|w| w * alpha).collect();
+            Filter::quantize(stencil, &c)
+        }
     }
 
     /// Append the stored form.
@@ -245,29 +275,65 @@ impl Filter {
         }
     }
 
-    /// Read a stored filter of `stencil`'s feature count.
-    pub fn read(stencil: &Stencil, r: &mut ByteReader<'_>) -> Result<Filter> {
+    /// Read a stored filter of `stencil`'s feature count, `factored` from gwlz layout 4 on.
+    pub fn read(stencil: &Stencil, r: &mut ByteReader<'_>, factored: bool) -> Result<Filter> {
         let step = r.f32()?;
         let q = (0..stencil.features())
             .map(|_| r.u16().map(|v| v as i16))
             .collect::<Result<Vec<i16>>>()?;
-        Filter::from_parts(step, q)
+        Filter::from_parts(step, q, factored)
     }
 
-    /// The predicted residual (in data units, clamped to `[-scale, scale]`) of every point of
-    /// `points`, in order.
+    /// The step-free sum of every point of `points`, in order (see [`Filter::residual`]); with
+    /// `parallel`, in pieces on the current rayon pool (each point's sum is the same either
+    /// way).
+    pub fn sums(
+        &self,
+        stencil: &Stencil,
+        xp: &[f64],
+        points: &[usize],
+        scale: f64,
+        parallel: bool,
+    ) -> Vec<f64> {
+        let piece = |pts: &[usize]| -> Vec<f64> {
+            let mut f = vec![0f64; stencil.features()];
+            pts.iter()
+                .map(|&i| {
+                    stencil.features_of(xp, i, scale, &mut f);
+                    let mut s = 0f64;
+                    for (w, v) in self.wide.iter().zip(&f) {
+                        s += w * v;
+                    }
+                    s
+                })
+                .collect()
+        };
+        if parallel && points.len() > PIECE {
+            use rayon::prelude::*;
+            let parts: Vec<Vec<f64>> = points.par_chunks(PIECE).map(piece).collect();
+            parts.concat()
+        } else {
+            piece(points)
+        }
+    }
+
+    /// The predicted residual (in data units, clamped to `[-scale, scale]`) of a point whose
+    /// [`Filter::sums`] entry is `sum`.
+    #[inline]
+    pub fn residual(&self, sum: f64, scale: f64) -> f64 {
+        let s = if self.factored {
+            sum * self.step as f64
+        } else {
+            sum
+        };
+        (s * scale).clamp(-scale, scale)
+    }
+
+    /// The predicted residual of every point of `points`, in order.
     pub fn predict(&self, stencil: &Stencil, xp: &[f64], points: &[usize], scale: f64) -> Vec<f64> {
-        let mut f = vec![0f64; stencil.features()];
-        points
-            .iter()
-            .map(|&i| {
-                stencil.features_of(xp, i, scale, &mut f);
-                let mut s = 0f64;
-                for (w, v) in self.wide.iter().zip(&f) {
-                    s += w * v;
-                }
-                (s * scale).clamp(-scale, scale)
-            })
+        self.sums(stencil, xp, points, scale, false)
+            .into_iter()
+            .map(|s| self.residual(s, scale))
             .collect()
     }
 }
@@ -328,9 +394,30 @@ mod tests {
         filter.write(&mut wr);
         let bytes = wr.into_inner();
         assert_eq!(bytes.len(), Filter::stored_bytes(st.features()));
-        let back = Filter::read(&st, &mut ByteReader::new(&bytes, "test")).unwrap();
+        let back = Filter::read(&st, &mut ByteReader::new(&bytes, "test"), true).unwrap();
         assert_eq!(back, filter);
         assert_eq!(r, back.predict(&st, &xp, &points, scale));
+        // sums on a pool are the same bits, and a shrunk filter scales its step only
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let par = pool.install(|| filter.sums(&st, &xp, &points, scale, true));
+        assert_eq!(par, filter.sums(&st, &xp, &points, scale, false));
+        let half = filter.scaled(&st, 0.5).unwrap();
+        let rh = half.predict(&st, &xp, &points, scale);
+        for (a, b) in r.iter().zip(&rh) {
+            assert!((a * 0.5 - b).abs() <= 1e-6 * a.abs().max(1e-9), "{a} {b}");
+        }
+        // a layout-3 filter reads the same bytes and predicts with its own formula
+        let old = Filter::read(&st, &mut ByteReader::new(&bytes, "test"), false).unwrap();
+        let ro = old.predict(&st, &xp, &points, scale);
+        let worst_old = r
+            .iter()
+            .zip(&ro)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f64, f64::max);
+        assert!(worst_old < 1e-9, "{worst_old}");
     }
 
     #[test]
@@ -346,8 +433,8 @@ mod tests {
             w.put_u16(1);
         }
         let b = w.into_inner();
-        assert!(Filter::read(&st, &mut ByteReader::new(&b, "t")).is_err());
-        assert!(Filter::read(&st, &mut ByteReader::new(&b[..20], "t")).is_err());
+        assert!(Filter::read(&st, &mut ByteReader::new(&b, "t"), true).is_err());
+        assert!(Filter::read(&st, &mut ByteReader::new(&b[..20], "t"), true).is_err());
         // a constant field has no usable system beyond the ridge: still solvable
         let xp = vec![1.0; 64];
         let x = vec![1.5; 64];

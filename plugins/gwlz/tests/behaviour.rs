@@ -8,6 +8,7 @@ mod common;
 use pressio_ml_codec::bytes::{ByteReader, ByteWriter};
 use pressio_ml_codec::container::{write_stream, ParsedStream, Section, Tag};
 use pressio_ml_core::{keys, DType, Data, Options, PressioError};
+use pressio_ml_gwlz::codec::stored_enhancers;
 use pressio_ml_testdata::max_abs_error;
 
 fn rel_opts(rel: f64) -> Options {
@@ -267,6 +268,26 @@ fn non_strict_mode_stays_within_twice_the_bound() {
     assert!(max_abs_error(x, out.as_slice::<f32>().unwrap()) <= 2e-3 * range);
 }
 
+/// A `GWLZ` section with its stored enhancers replaced by `weights` (and the rejection list
+/// by `list`, when given).
+fn rewritten(section: &[u8], weights: &[u8], list: Option<&[u8]>) -> Vec<u8> {
+    let (range, list_at) = stored_enhancers(section).unwrap();
+    let prefix = if range.len() < 128 { 1 } else { 2 };
+    let mut w = ByteWriter::new();
+    w.put_bytes(&section[..range.start - prefix]);
+    w.put_len_bytes(weights);
+    match list {
+        None => w.put_bytes(&section[list_at..]),
+        Some(l) => w.put_bytes(l),
+    }
+    w.into_inner()
+}
+
+/// The stored enhancers of a `GWLZ` section.
+fn weights_of(section: &[u8]) -> &[u8] {
+    &section[stored_enhancers(section).unwrap().0]
+}
+
 /// Rebuild `stream` with `edit` applied to its sections and a fresh checksum.
 fn resealed(stream: &Data, edit: impl Fn(Tag, &[u8]) -> Option<Vec<u8>>) -> Data {
     let parsed = ParsedStream::parse(stream.bytes()).unwrap();
@@ -302,16 +323,16 @@ fn strict_mode_tolerates_enhancer_outputs_that_differ_in_the_last_bits() {
     // Nudge every weight by a few ulps, as another device or libtorch build might compute.
     for ulps in [1i32, -3, 8, 100] {
         let nudged = resealed(&s, |t, b| {
-            if &t.0 != b"WGTS" {
+            if &t.0 != b"GWLZ" {
                 return Some(b.to_vec());
             }
-            let mut r = ByteReader::new(b, "weights");
+            let mut r = ByteReader::new(weights_of(b), "weights");
             let mut w = ByteWriter::new();
             while r.remaining() > 0 {
                 let v = r.f32().unwrap();
                 w.put_f32(f32::from_bits((v.to_bits() as i32 + ulps) as u32));
             }
-            Some(w.into_inner())
+            Some(rewritten(b, w.as_slice(), None))
         });
         let out = common::decompress(&mut c, &nudged, &input);
         let err = max_abs_error(x, out.as_slice::<f32>().unwrap());
@@ -362,13 +383,20 @@ fn corrupt_and_forged_streams_are_refused_with(enhancer: &str) {
     let forged: Vec<(&str, Data)> = vec![
         (
             "no weights",
-            resealed(&s, |t, b| (&t.0 != b"WGTS").then(|| b.to_vec())),
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"GWLZ" {
+                    rewritten(b, &[], None)
+                } else {
+                    b.to_vec()
+                })
+            }),
         ),
         (
             "short weights",
             resealed(&s, |t, b| {
-                Some(if &t.0 == b"WGTS" {
-                    b[..b.len() - 4].to_vec()
+                Some(if &t.0 == b"GWLZ" {
+                    let w = weights_of(b);
+                    rewritten(b, &w[..w.len() - 4], None)
                 } else {
                     b.to_vec()
                 })
@@ -377,23 +405,33 @@ fn corrupt_and_forged_streams_are_refused_with(enhancer: &str) {
         (
             "nan weights",
             resealed(&s, |t, b| {
-                Some(if &t.0 == b"WGTS" {
-                    b.chunks(4).flat_map(|_| f32::NAN.to_le_bytes()).collect()
+                Some(if &t.0 == b"GWLZ" {
+                    let w: Vec<u8> = weights_of(b)
+                        .chunks(4)
+                        .flat_map(|_| f32::NAN.to_le_bytes())
+                        .collect();
+                    rewritten(b, &w, None)
                 } else {
                     b.to_vec()
                 })
             }),
         ),
         (
-            "no metadata",
-            resealed(&s, |t, b| (&t.0 != b"GWLZ").then(|| b.to_vec())),
+            "truncated metadata",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"GWLZ" {
+                    b[..b.len() - 1].to_vec()
+                } else {
+                    b.to_vec()
+                })
+            }),
         ),
         (
             "unknown enhancer kind",
             resealed(&s, |t, b| {
                 Some(if &t.0 == b"GWLZ" {
                     let mut v = b.to_vec();
-                    v[3] = 7;
+                    v[2] = 7;
                     v
                 } else {
                     b.to_vec()
@@ -401,8 +439,36 @@ fn corrupt_and_forged_streams_are_refused_with(enhancer: &str) {
             }),
         ),
         (
-            "no fingerprint",
-            resealed(&s, |t, b| (&t.0 != b"XPFP").then(|| b.to_vec())),
+            "no inner stream",
+            resealed(&s, |t, b| (&t.0 != b"INNC").then(|| b.to_vec())),
+        ),
+        (
+            "unknown flags",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"GWLZ" {
+                    let mut v = b.to_vec();
+                    v[1] |= 0x40;
+                    v
+                } else {
+                    b.to_vec()
+                })
+            }),
+        ),
+        (
+            "inner bound above the stream's",
+            resealed(&s, |t, b| {
+                Some(if &t.0 == b"INNC" {
+                    // id "sz3" (4 bytes), version (3 varints), then the bound flag
+                    let mut w = ByteWriter::new();
+                    w.put_bytes(&b[..7]);
+                    w.put_u8(1);
+                    w.put_f64(1e30);
+                    w.put_bytes(&b[8 + if b[7] == 1 { 8 } else { 0 }..]);
+                    w.into_inner()
+                } else {
+                    b.to_vec()
+                })
+            }),
         ),
         (
             "bad layout",
@@ -421,7 +487,7 @@ fn corrupt_and_forged_streams_are_refused_with(enhancer: &str) {
             resealed(&s, |t, b| {
                 Some(if &t.0 == b"GWLZ" {
                     let mut v = b.to_vec();
-                    v[4..8].copy_from_slice(&0u32.to_le_bytes());
+                    v[3] = 0;
                     v
                 } else {
                     b.to_vec()
@@ -433,7 +499,7 @@ fn corrupt_and_forged_streams_are_refused_with(enhancer: &str) {
             resealed(&s, |t, b| {
                 Some(if &t.0 == b"GWLZ" {
                     let mut v = b.to_vec();
-                    v[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+                    v[4..8].copy_from_slice(&[0xff, 0xff, 0xff, 0x7f]);
                     v
                 } else {
                     b.to_vec()
@@ -445,7 +511,7 @@ fn corrupt_and_forged_streams_are_refused_with(enhancer: &str) {
             resealed(&s, |t, b| {
                 Some(if &t.0 == b"GWLZ" {
                     let mut v = b.to_vec();
-                    v[12..20].copy_from_slice(&1e30f64.to_le_bytes());
+                    v[5..9].copy_from_slice(&1e30f32.to_le_bytes());
                     v
                 } else {
                     b.to_vec()
@@ -455,7 +521,7 @@ fn corrupt_and_forged_streams_are_refused_with(enhancer: &str) {
         (
             "unknown inner",
             resealed(&s, |t, b| {
-                Some(if &t.0 == b"INNR" {
+                Some(if &t.0 == b"INNC" {
                     let mut w = ByteWriter::new();
                     w.put_str("nosuch");
                     w.put_bytes(&b[4..]);
@@ -468,7 +534,7 @@ fn corrupt_and_forged_streams_are_refused_with(enhancer: &str) {
         (
             "truncated inner",
             resealed(&s, |t, b| {
-                Some(if &t.0 == b"INNR" {
+                Some(if &t.0 == b"INNC" {
                     b[..b.len() / 2].to_vec()
                 } else {
                     b.to_vec()
@@ -478,14 +544,25 @@ fn corrupt_and_forged_streams_are_refused_with(enhancer: &str) {
         (
             "bad rejections",
             resealed(&s, |t, b| {
-                Some(if &t.0 == b"REJC" {
-                    vec![1, 2, 3]
+                Some(if &t.0 == b"GWLZ" {
+                    // a ranked or index list (kind byte kept) of 3 garbage bytes
+                    let (_, at) = stored_enhancers(b).unwrap();
+                    let kind = b[at];
+                    let list = [kind.max(1), 3, 1, 2, 3];
+                    rewritten(b, weights_of(b), Some(&list))
                 } else {
                     b.to_vec()
                 })
             }),
         ),
     ];
+    // Without its GWLZ section a stream is the inner stream alone, as when the encoder steps
+    // aside: it decodes to X', within the bound.
+    let bare = resealed(&s, |t, b| (&t.0 != b"GWLZ").then(|| b.to_vec()));
+    let xp = common::decompress(&mut c, &bare, &input);
+    let x = input.as_slice::<f32>().unwrap();
+    let range = pressio_ml_testdata::value_range(x);
+    assert!(max_abs_error(x, xp.as_slice::<f32>().unwrap()) <= 1e-3 * range);
     for (what, f) in forged {
         if f.bytes() == s.bytes() {
             assert_eq!(what, "bad rejections", "{what} did not change the stream");
@@ -573,6 +650,15 @@ fn linear_enhancers_beat_the_inner_curve_where_they_pay() {
         let m = c.get_metrics_results();
         assert!(m.get_typed::<u32>("gwlz:models").unwrap().unwrap() > 0);
         assert!(m.get_typed::<f64>("gwlz:rd_gain").unwrap().unwrap() >= 0.25);
+        // the enhancers sit on the inner stream at the bound, or at the bound over sqrt 2 or 2
+        let ib = m.get_typed::<f64>("gwlz:inner_bound").unwrap().unwrap();
+        let e = rel * range;
+        assert!(
+            [1.0, std::f64::consts::FRAC_1_SQRT_2, 0.5]
+                .iter()
+                .any(|k| (ib / (k * e) - 1.0).abs() < 1e-9),
+            "inner bound {ib:e} of {e:e}"
+        );
     }
     assert_eq!(streams[0].bytes(), streams[1].bytes(), "thread count");
     let s = &streams[0];
@@ -583,8 +669,8 @@ fn linear_enhancers_beat_the_inner_curve_where_they_pay() {
     let (g_bytes, g_psnr) = (s.num_bytes() as f64, psnr(y));
     // sz3's curve: the point just below gwlz's size and the one just above
     let mut sz3_points = Vec::new();
-    for j in 0..6 {
-        let eb = rel * range * std::f64::consts::FRAC_1_SQRT_2.powi(j);
+    for j in 0..12 {
+        let eb = rel * range * 2f64.powf(-j as f64 / 4.0);
         let mut z = reg.compressor("sz3").unwrap();
         z.set_options(&Options::new().with(keys::ABS, eb)).unwrap();
         let zs = common::compress(&mut z, &input);
