@@ -217,10 +217,13 @@ fn round_trip(comp: &str, others: &[String]) {
     );
 
     // another compressor refuses the stream (but gwlz, over its default inner sz3, decodes
-    // sz3 streams: what it emits when it steps aside)
+    // sz3 streams, and emits sz3's own stream when it steps aside, which sz3 decodes)
+    let writer = pressio_ml_codec::container::peek_header(&std::fs::read(&stream).unwrap())
+        .map(|h| h.plugin_id)
+        .unwrap_or_default();
     for other in others
         .iter()
-        .filter(|o| *o != comp && !(o.as_str() == "gwlz" && comp == "sz3"))
+        .filter(|o| *o != comp && **o != writer && !(o.as_str() == "gwlz" && writer == "sz3"))
     {
         run(&["-a", "decompress", "-i", &ss, "-W", &d3, other]).fails_with(&[other.as_str()]);
     }

@@ -1834,6 +1834,8 @@ impl FieldCodec for GwlzCodec<'_> {
         self.stats.mse_enhanced = c.sse / n as f64;
         self.stats.stepped_aside = false;
         self.stats.inner_bytes = runs[j].0.stream_bytes;
+        // the enhancement's own gain is over the inner stream it enhances
+        self.stats.mse_inner = runs[j].2 / n as f64;
         self.stats.inner_bound = run_bound(abs, j);
         Ok(c.sections)
     }

@@ -236,7 +236,7 @@ const RESULT_DOCS: &[(&str, &str)] = &[
     ("gwlz:enhance_ms", "inference and verification time in ms"),
     (
         "gwlz:psnr_gain",
-        "PSNR gain over the inner compressor in dB",
+        "PSNR gain over the inner stream the enhancers sit on (at gwlz:inner_bound) in dB",
     ),
     (
         "gwlz:stepped_aside",
@@ -648,13 +648,15 @@ impl CompressorPlugin for Gwlz {
              rate-distortion; cnn: the paper's Conv3x3(1->c)+BatchNorm+ReLU+Conv3x3(c->1) \
              networks on 5x5 neighbourhoods of the 2-D slice (190 parameters at c=9), sized by \
              gwlz:max_overhead. With gwlz:step_aside (default) the inner compressor also runs \
-             at three finer bounds, and the enhancers are kept only when the stream beats that \
-             rate-distortion envelope at equal size by 0.25 dB; otherwise the output is the \
-             inner stream (itself, when the inner compressor writes pressio-ml streams). With \
-             gwlz:strict (default) every output value is within the \
-             bound: enhanced values the encoder cannot prove within the bound, with a slack of \
-             abs/64 for decoder-side rounding differences, keep the inner value (their indices \
-             are stored), and values the inner compressor left outside the bound are stored \
+             at six finer bounds (quarter steps down to the bound over 2 sqrt 2), and the \
+             enhancers are kept only when the stream beats that rate-distortion envelope at \
+             equal size by 0.25 dB; otherwise the output is the inner stream (itself, when the \
+             inner compressor writes pressio-ml streams). With gwlz:strict (default) every \
+             output value is within the bound: linear enhancers are also fitted on the inner \
+             streams at the bound over sqrt 2 and 2 (which leave room for corrections), the \
+             best stream kept; enhanced values the encoder cannot prove within the bound, with \
+             a slack of abs/64 for decoder-side rounding differences, keep the inner value \
+             (they are listed), and values the inner compressor left outside the bound are stored \
              exactly. float, double and integers (as exact doubles under the integer bound floor(abs)), 1-D to n-D. \
              Default bound: pressio:rel = 1e-3.",
         );
