@@ -457,7 +457,7 @@ fn gwlz_gain_swept(points: &[Point], field: &str, rel: f64) -> Option<f64> {
 /// gwlz's PSNR gain at gwlz's ratio over the Pareto front of every sz3 point on `field` (the
 /// nine bounds and the dense sweep): no other sz3 point has both a higher ratio and a higher
 /// PSNR than a front point.
-fn gwlz_gain_dense(points: &[Point], field: &str, rel: f64) -> Option<f64> {
+fn gwlz_gain_front(points: &[Point], field: &str, rel: f64) -> Option<f64> {
     let g = point(points, field, "gwlz", rel)?;
     let mut all = curve(points, field, "sz3");
     all.extend(curve(points, field, SWEEP));
@@ -517,7 +517,7 @@ fn report(points: &[Point], loaded: &[(Field, Data)], labels: &[&str], rels: &[f
         (
             "gwlz over sz3: PSNR gain (dB) at gwlz's ratio, over the Pareto front of sz3's dense \
              sweep",
-            gwlz_gain_dense,
+            gwlz_gain_front,
         ),
         (
             "gwlz over sz3: PSNR gain (dB) at gwlz's ratio, over sz3's curve through the nine \
