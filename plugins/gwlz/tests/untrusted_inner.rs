@@ -333,3 +333,34 @@ fn a_decoder_whose_inner_compressor_misbehaves_reports_it() {
         assert!(!out.has_data());
     }
 }
+
+/// Strict linear enhancers may sit on the inner stream at a finer bound than the stream's. A
+/// headerless inner compressor must then decode with that bound (`INAB`), which a fresh
+/// decoder only learns from the stream.
+#[test]
+fn a_finer_inner_bound_reaches_a_headerless_decoder() {
+    let reg = registry(Fault::None);
+    let mut finer = 0;
+    for input in inputs() {
+        for abs in [0.02, 0.05, 0.2] {
+            let mut enc = gwlz(&reg, "host", Some(abs));
+            enc.set_options(&Options::new().with("gwlz:step_aside", false))
+                .unwrap();
+            let mut stream = Data::empty(DType::Byte, &[]);
+            enc.compress(&input, &mut stream).unwrap();
+            let m = enc.get_metrics_results();
+            let ib = m.get_typed::<f64>("gwlz:inner_bound").unwrap().unwrap();
+            assert!(ib <= abs, "{ib} > {abs}");
+            if ib < abs && m.get_typed::<u32>("gwlz:models").unwrap().unwrap() > 0 {
+                finer += 1;
+            }
+            let mut out = Data::empty(input.dtype(), input.dims());
+            gwlz(&reg, "host", None)
+                .decompress(&stream, &mut out)
+                .unwrap();
+            let err = max_abs_error(&as_f64(&input).unwrap(), &as_f64(&out).unwrap());
+            assert!(err <= abs, "{:?} abs {abs}: {err}", input.dtype());
+        }
+    }
+    assert!(finer > 0, "no stream sat on a finer inner bound");
+}
