@@ -557,12 +557,12 @@ impl Enhancers {
 
     /// A copy whose linear enhancers predict `alpha` times as much (their stored
     /// coefficients scaled; networks are kept as they are).
-    fn shrunk(&self, alpha: f32, stencil: &Stencil) -> Enhancers {
+    fn shrunk(&self, alpha: f32) -> Enhancers {
         let mut e = self.clone();
         if alpha != 1.0 {
             for m in e.models.iter_mut().flatten() {
                 if let Model::Linear(f) = m {
-                    if let Ok(g) = f.scaled(stencil, alpha as f64) {
+                    if let Ok(g) = f.scaled(alpha as f64) {
                         *f = g;
                     }
                 }
@@ -885,14 +885,11 @@ fn split_inner(bytes: &[u8]) -> Result<(String, &[u8])> {
 fn decode_inner<T: Float>(
     inner: &mut dyn CompressorPlugin,
     id: &str,
-    stream: &[u8],
+    stream: &Data,
     dims: &[usize],
 ) -> Result<Vec<T>> {
     let out = inner
-        .decompress(
-            &Data::from_byte_vec(stream.to_vec()),
-            &Data::empty(T::DTYPE, dims),
-        )
+        .decompress(stream, &Data::empty(T::DTYPE, dims))
         .map_err(|e| inner_error(id, e))?;
     check_decompressed(id, &out, Some((T::DTYPE, dims))).map_err(|e| inner_error(id, e))?;
     Ok(out.as_slice::<T>()?.to_vec())
@@ -1078,7 +1075,7 @@ impl GwlzCodec<'_> {
             |c| vec![c],
         );
         // X' as the decoder will see it: decoded by a compressor set up as the decoder's is.
-        let xp = decode_inner::<T>(inner.as_mut(), &id, stream.bytes(), dims)?;
+        let xp = decode_inner::<T>(inner.as_mut(), &id, &stream, dims)?;
         if record {
             self.stats.inner_bytes = stream.num_bytes();
             self.stats.inner_id = id;
@@ -1246,7 +1243,6 @@ impl GwlzCodec<'_> {
 
     /// Apply a stream's enhancers (described by `meta`, stored in `stored`) to `out`, which
     /// holds `X'`.
-    #[allow(clippy::too_many_arguments)]
     fn enhance_decoded<T: Float>(
         &self,
         meta: &Meta,
@@ -1406,7 +1402,8 @@ impl GwlzCodec<'_> {
                 best = Some((gain, e));
             }
         }
-        self.stats.train_ms = t1.elapsed().as_secs_f64() * 1e3;
+        // fitted once per inner stream tried: the times add up
+        self.stats.train_ms += t1.elapsed().as_secs_f64() * 1e3;
         let e = best.map_or_else(|| Enhancers::none(x.len()), |b| b.1);
         self.stats.plan = Some(Plan {
             groups: e.models.len(),
@@ -1540,7 +1537,6 @@ fn plain_sections<T: Float>(
 impl GwlzCodec<'_> {
     /// The stream `e` gives: every group's predictions verified (strict mode) and gated (a
     /// group whose enhancer does not lower its squared error loses it), then the sections.
-    #[allow(clippy::too_many_arguments)]
     fn candidate<T: Float>(
         &self,
         mut e: Enhancers,
@@ -1588,7 +1584,10 @@ impl GwlzCodec<'_> {
                     Outcome::Enhance => enhance(xp_t[i], ri),
                     Outcome::Keep => xp_t[i],
                     Outcome::Reject => {
-                        rej.push(i);
+                        // ranked lists are built from `classes` below
+                        if !ranked {
+                            rej.push(i);
+                        }
                         xp_t[i]
                     }
                 };
@@ -1772,7 +1771,7 @@ impl FieldCodec for GwlzCodec<'_> {
                 EnhancerKind::Cnn => None,
             };
             for &alpha in shrinks {
-                let shrunk = e.shrunk(alpha, &stencil);
+                let shrunk = e.shrunk(alpha);
                 let preds = match &sums {
                     Some(sums) => shrunk.residuals(sums),
                     None => shrunk.predictions(&xp, layout, &stencil, s.mask, s.nthreads)?,
@@ -1802,7 +1801,8 @@ impl FieldCodec for GwlzCodec<'_> {
                 }
             }
         }
-        self.stats.enhance_ms = t1.elapsed().as_secs_f64() * 1e3;
+        // the fitting inside the loop is training time
+        self.stats.enhance_ms = t1.elapsed().as_secs_f64() * 1e3 - self.stats.train_ms;
         let (inner0, xp0, _) = &runs[0];
         let plain = |stats: &mut RunStats, aside: bool| -> Result<Vec<Section>> {
             let exact = exact_points(&x, xp0, values, abs, s.strict);
@@ -1868,7 +1868,12 @@ impl FieldCodec for GwlzCodec<'_> {
                  streams; decompress it with pressio-ml's `{id}`"
             )));
         }
-        let xp_t = decode_inner::<T>(inner.as_mut(), &id, &inner_stream, dims)?;
+        let xp_t = decode_inner::<T>(
+            inner.as_mut(),
+            &id,
+            &Data::from_byte_vec(inner_stream),
+            dims,
+        )?;
         drop(inner);
         out.copy_from_slice(&xp_t);
         // a foreign inner stream comes with the fingerprint of X'

@@ -256,15 +256,13 @@ impl Filter {
         Filter::from_parts(step, q, true)
     }
 
-    /// This filter predicting `alpha` times as much: the same integers with the step scaled
-    /// (factored filters), or re-quantized (layout-3 filters).
-    pub fn scaled(&self, stencil: &Stencil, alpha: f64) -> Result<Filter> {
-        if self.factored {
-            Filter::from_parts((self.step as f64 * alpha) as f32, self.q.clone(), true)
-        } else {
-            let c: Vec<f64> = self.wide.iter().map(|w| w * alpha).collect();
-            Filter::quantize(stencil, &c)
-        }
+    /// This filter predicting `alpha` times as much: the same integers, the step scaled.
+    pub fn scaled(&self, alpha: f64) -> Result<Filter> {
+        Filter::from_parts(
+            (self.step as f64 * alpha) as f32,
+            self.q.clone(),
+            self.factored,
+        )
     }
 
     /// Append the stored form.
@@ -404,7 +402,7 @@ mod tests {
             .unwrap();
         let par = pool.install(|| filter.sums(&st, &xp, &points, scale, true));
         assert_eq!(par, filter.sums(&st, &xp, &points, scale, false));
-        let half = filter.scaled(&st, 0.5).unwrap();
+        let half = filter.scaled(0.5).unwrap();
         let rh = half.predict(&st, &xp, &points, scale);
         for (a, b) in r.iter().zip(&rh) {
             assert!((a * 0.5 - b).abs() <= 1e-6 * a.abs().max(1e-9), "{a} {b}");

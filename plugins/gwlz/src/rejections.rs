@@ -31,7 +31,7 @@ pub fn bucket(r: f64, e: f64) -> usize {
 }
 
 /// The encoder's side: the points the decoder would enhance, in decoder order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RankedBuilder {
     seen: [usize; BUCKETS],
     ranks: Vec<Vec<usize>>,
@@ -66,6 +66,12 @@ impl RankedBuilder {
             put_index_list(&mut w, ranks);
         }
         lossless::compress(w.as_slice(), lossless::DEFAULT_LEVEL)
+    }
+}
+
+impl Default for RankedBuilder {
+    fn default() -> Self {
+        RankedBuilder::new()
     }
 }
 
